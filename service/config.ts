@@ -1,0 +1,143 @@
+import { ConfigError } from './errors'
+import { isStrategyName, STRATEGY_NAMES, type StrategyName } from './routing/strategies'
+
+/**
+ * The router's whole configuration, parsed once from the environment at
+ * start-up and frozen. Every variable is listed in the README's table; a bad
+ * value stops the process with a line naming the variable.
+ */
+export interface RouterConfig {
+  readonly numGatewayPods: number
+  /** Base URL (origin) of each gateway pod, indexed by ordinal. */
+  readonly gatewayUrls: readonly string[]
+  readonly host: string
+  readonly port: number
+  readonly adminPort: number
+  readonly strategy: StrategyName
+  /** What to do with a request that names no guild. */
+  readonly unrouted: 'reject' | 'pod0'
+  readonly maxBodyBytes: number
+  /** Covers connecting to the gateway and waiting for its response headers. */
+  readonly requestDeadlineMs: number
+  readonly upstreamConnectTimeoutMs: number
+  readonly upstreamBodyTimeoutMs: number
+  readonly upstreamConnections: number
+  readonly upstreamKeepAliveTimeoutMs: number
+  readonly clientHeadersTimeoutMs: number
+  readonly clientRequestTimeoutMs: number
+  readonly clientKeepAliveTimeoutMs: number
+  readonly trustProxyHeaders: boolean
+  readonly drainDelayMs: number
+  readonly shutdownTimeoutMs: number
+  readonly logLevel: LogLevel
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export const DEFAULT_GATEWAY_URL_TEMPLATE = 'http://gateway-{ordinal}.gateway-internal:3000'
+
+type Env = Readonly<Record<string, string | undefined>>
+
+export function parseConfig (env: Env): RouterConfig {
+  const numGatewayPods = integer(env, 'NUM_GATEWAY_PODS', { min: 1, max: 100_000 })
+  const config: RouterConfig = {
+    numGatewayPods,
+    gatewayUrls: gatewayUrls(env, numGatewayPods),
+    host: env.HOST === undefined || env.HOST === '' ? '0.0.0.0' : env.HOST,
+    port: integer(env, 'PORT', { min: 0, max: 65_535, fallback: 8080 }),
+    adminPort: integer(env, 'ADMIN_PORT', { min: 0, max: 65_535, fallback: 9090 }),
+    strategy: oneOf(env, 'ROUTING_STRATEGY', STRATEGY_NAMES, 'md5-mod', isStrategyName),
+    unrouted: oneOf(env, 'UNROUTED', ['reject', 'pod0'] as const, 'reject'),
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', { min: 0, fallback: 1_048_576 }), // bytes
+    // Discord wants an interaction's first answer within 3 s; leave it 500 ms.
+    requestDeadlineMs: integer(env, 'REQUEST_DEADLINE_MS', { min: 1, fallback: 2_500 }),
+    // In-cluster connects take well under a millisecond; a pod that has not
+    // answered a SYN in a second is not going to.
+    upstreamConnectTimeoutMs: integer(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', { min: 1, fallback: 1_000 }),
+    upstreamBodyTimeoutMs: integer(env, 'UPSTREAM_BODY_TIMEOUT_MS', { min: 0, fallback: 30_000 }),
+    upstreamConnections: integer(env, 'UPSTREAM_CONNECTIONS', { min: 1, fallback: 128 }),
+    // Below Node's default server keep-alive (5 s), so the router never reuses
+    // a socket the gateway is about to close.
+    upstreamKeepAliveTimeoutMs: integer(env, 'UPSTREAM_KEEPALIVE_TIMEOUT_MS', { min: 1, fallback: 4_000 }),
+    clientHeadersTimeoutMs: integer(env, 'CLIENT_HEADERS_TIMEOUT_MS', { min: 1, fallback: 10_000 }),
+    clientRequestTimeoutMs: integer(env, 'CLIENT_REQUEST_TIMEOUT_MS', { min: 1, fallback: 30_000 }),
+    clientKeepAliveTimeoutMs: integer(env, 'CLIENT_KEEPALIVE_TIMEOUT_MS', { min: 1, fallback: 5_000 }),
+    trustProxyHeaders: boolean(env, 'TRUST_PROXY_HEADERS', false),
+    // Matches the pod's preStop pause: endpoints keep sending for a moment
+    // after SIGTERM, so the router keeps serving them.
+    drainDelayMs: integer(env, 'DRAIN_DELAY_MS', { min: 0, fallback: 5_000 }),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', { min: 0, fallback: 10_000 }),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info')
+  }
+  return Object.freeze(config)
+}
+
+function gatewayUrls (env: Env, numPods: number): readonly string[] {
+  const list = env.GATEWAY_URLS
+  if (list !== undefined && list.trim() !== '') {
+    const urls = list.split(',').map(s => s.trim())
+    if (urls.length !== numPods) {
+      throw new ConfigError('GATEWAY_URLS',
+        `must list exactly NUM_GATEWAY_PODS (${numPods}) comma-separated base URLs, one per ordinal (got ${urls.length})`)
+    }
+    return Object.freeze(urls.map(u => baseUrl('GATEWAY_URLS', u)))
+  }
+  const template = env.GATEWAY_URL_TEMPLATE ?? DEFAULT_GATEWAY_URL_TEMPLATE
+  if (!template.includes('{ordinal}')) {
+    throw new ConfigError('GATEWAY_URL_TEMPLATE',
+      `must contain {ordinal}, e.g. ${DEFAULT_GATEWAY_URL_TEMPLATE} (got ${JSON.stringify(template)})`)
+  }
+  const urls: string[] = []
+  for (let n = 0; n < numPods; n++) {
+    urls.push(baseUrl('GATEWAY_URL_TEMPLATE', template.replaceAll('{ordinal}', String(n))))
+  }
+  return Object.freeze(urls)
+}
+
+/** A gateway base URL is an http(s) origin: requests keep their own path. */
+function baseUrl (variable: string, raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(variable, `must hold http:// or https:// base URLs (got ${JSON.stringify(raw)})`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(variable, `must hold http:// or https:// base URLs (got ${JSON.stringify(raw)})`)
+  }
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw new ConfigError(variable, `must hold origins only, with no path, query or credentials (got ${JSON.stringify(raw)})`)
+  }
+  return url.origin
+}
+
+function integer (env: Env, name: string, opts: { min: number, max?: number, fallback?: number }): number {
+  const raw = env[name]
+  const range = opts.max === undefined ? `≥ ${opts.min}` : `from ${opts.min} to ${opts.max}`
+  if (raw === undefined || raw.trim() === '') {
+    if (opts.fallback !== undefined) return opts.fallback
+    throw new ConfigError(name, `is required: an integer ${range}`)
+  }
+  const value = /^\s*[0-9]+\s*$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(value) || value < opts.min || (opts.max !== undefined && value > opts.max)) {
+    throw new ConfigError(name, `must be an integer ${range} (got ${JSON.stringify(raw)})`)
+  }
+  return value
+}
+
+function oneOf<T extends string> (env: Env, name: string, allowed: readonly T[], fallback: T,
+  guard: (v: string) => v is T = (v): v is T => (allowed as readonly string[]).includes(v)): T {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!guard(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw)})`)
+  return raw
+}
+
+function boolean (env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (raw === 'true' || raw === '1') return true
+  if (raw === 'false' || raw === '0') return false
+  throw new ConfigError(name, `must be true or false (got ${JSON.stringify(raw)})`)
+}

@@ -1,0 +1,18 @@
+/**
+ * guild-router as a library: the routing functions, a client that calls a
+ * guild's owner pod, and the proxy as Express middleware.
+ */
+export { parseConfig, DEFAULT_GATEWAY_URL_TEMPLATE, type RouterConfig } from './config'
+export * from './errors'
+export { createGuildRouter, type GuildRouter, type GatewayResponse, type RouteInit } from './guild-router'
+export { createMetrics, type RouterMetrics } from './metrics'
+export { createProxyHandler, type ProxyHandler, type ProxyOptions, type SelectPod } from './proxy/proxy-handler'
+export { GatewayPools } from './proxy/gateway-pools'
+export { classifyUpstreamError, type Delivery, type UpstreamFailure } from './proxy/upstream-failure'
+export { guildIdProblem, isGuildId, parseGuildId, type GuildId } from './routing/guild-id'
+export { planRescale, type RescalePlan } from './routing/rescale-plan'
+export {
+  discordShard, isStrategyName, jump, jumpHash, md5Mod, strategy, STRATEGY_NAMES,
+  type RoutingStrategy, type StrategyName
+} from './routing/strategies'
+export { startRouter, type RunningRouter } from './router'

@@ -1,0 +1,88 @@
+import { ConflictingGuildIdError, InvalidGuildIdError } from '../errors'
+import { guildIdProblem, type GuildId } from '../routing/guild-id'
+
+/**
+ * Where a request can name its guild, highest precedence first. The body
+ * comes last because reading it costs a buffer; it is only read when nothing
+ * in the request line or headers names the guild.
+ */
+export type GuildSource = 'header x-guild-id' | 'path /guilds/<id>' | 'query guild_id' | 'body guild_id'
+
+export interface FoundGuild {
+  readonly id: GuildId
+  readonly source: GuildSource
+}
+
+const PATH_MARKER = '/guilds/'
+
+/**
+ * The guild named by the header, the path and the query, or undefined when
+ * none names one. Every source present must be a canonical snowflake and all
+ * must agree: a request that names two guilds is a client bug we surface
+ * rather than guess at.
+ */
+export function guildFromRequestLine (url: string, header: string | string[] | undefined): FoundGuild | undefined {
+  let found: FoundGuild | undefined
+  const consider = (raw: string, source: GuildSource): void => {
+    const problem = guildIdProblem(raw)
+    if (problem !== undefined) throw new InvalidGuildIdError(source, `${JSON.stringify(clip(raw))} ${problem}`)
+    if (found === undefined) found = { id: raw, source }
+    else if (found.id !== raw) throw new ConflictingGuildIdError(found, { id: raw, source })
+  }
+
+  if (header !== undefined) {
+    // Node joins repeated unknown headers with ", ", which then fails the digit check.
+    consider(Array.isArray(header) ? header.join(', ') : header, 'header x-guild-id')
+  }
+
+  const queryAt = url.indexOf('?')
+  const path = queryAt === -1 ? url : url.slice(0, queryAt)
+  const segment = segmentAfterGuilds(path)
+  if (segment !== undefined) consider(segment, 'path /guilds/<id>')
+
+  // Cheap substring test first: most requests have no query or no guild_id.
+  if (queryAt !== -1 && url.includes('guild_id', queryAt)) {
+    for (const value of new URLSearchParams(url.slice(queryAt + 1)).getAll('guild_id')) {
+      consider(value, 'query guild_id')
+    }
+  }
+  return found
+}
+
+/** `/api/v10/guilds/123/members` → "123"; undefined when no such segment. */
+export function segmentAfterGuilds (path: string): string | undefined {
+  const at = path.indexOf(PATH_MARKER)
+  if (at === -1) return undefined
+  const start = at + PATH_MARKER.length
+  const end = path.indexOf('/', start)
+  const segment = end === -1 ? path.slice(start) : path.slice(start, end)
+  return segment === '' ? undefined : segment
+}
+
+/**
+ * The top-level `guild_id` of a JSON body (Discord HTTP interactions), or
+ * undefined when the body is not a JSON object or has none (a DM or a PING).
+ * The caller forwards the original bytes; this only reads a copy.
+ */
+export function guildFromJsonBody (body: Buffer): GuildId | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined
+  const value = (parsed as Record<string, unknown>).guild_id
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string') {
+    // Snowflakes exceed 2^53: a JSON number has already lost digits.
+    throw new InvalidGuildIdError('body guild_id', `must be a JSON string, got ${typeof value}`)
+  }
+  const problem = guildIdProblem(value)
+  if (problem !== undefined) throw new InvalidGuildIdError('body guild_id', `${JSON.stringify(clip(value))} ${problem}`)
+  return value
+}
+
+function clip (s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s
+}

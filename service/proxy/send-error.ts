@@ -1,0 +1,27 @@
+import type { ServerResponse } from 'node:http'
+import type { RouterError } from '../errors'
+
+/**
+ * Answers with `{"error": code, "message": text}`. If a response is already
+ * under way the connection is cut instead: a second status line is impossible
+ * and a silently truncated body would look complete.
+ */
+export function sendError (res: ServerResponse, error: RouterError, ctx: { pod?: number, requestId?: string } = {}): void {
+  if (res.headersSent) {
+    res.destroy(error)
+    return
+  }
+  // Answering before the request body was read leaves unread bytes on the
+  // socket; reusing it would parse them as the next request.
+  if (res.req !== undefined && !res.req.complete) res.shouldKeepAlive = false
+  const body = JSON.stringify(error.toJSON())
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-store'
+  }
+  if (ctx.pod !== undefined) headers['x-gateway-pod'] = String(ctx.pod)
+  if (ctx.requestId !== undefined) headers['x-request-id'] = ctx.requestId
+  res.writeHead(error.status, headers)
+  res.end(body)
+}

@@ -1,0 +1,49 @@
+import type { GuildId } from './guild-id'
+import type { RoutingStrategy } from './strategies'
+
+export interface RescalePlan {
+  readonly strategy: string
+  readonly from: number
+  readonly to: number
+  readonly total: number
+  readonly moved: number
+  /** The least any strategy must move: |to - from| / max(from, to) of the guilds. */
+  readonly minimumFraction: number
+  /** "source→destination" → guild count, sorted by source then destination. */
+  readonly flows: ReadonlyArray<{ readonly from: number, readonly to: number, readonly count: number }>
+  /** Only when asked for: each guild that changes owner. */
+  readonly movedIds?: ReadonlyArray<{ readonly guildId: GuildId, readonly from: number, readonly to: number }>
+}
+
+/**
+ * Which guilds change owner when the gateway count goes from `from` to `to`:
+ * the data that has to be migrated before the rescale takes traffic.
+ */
+export function planRescale (guildIds: Iterable<GuildId>, strat: RoutingStrategy, from: number, to: number,
+  opts: { listIds?: boolean } = {}): RescalePlan {
+  const flows = new Map<number, number>()
+  const movedIds: Array<{ guildId: GuildId, from: number, to: number }> = []
+  let total = 0
+  let moved = 0
+  for (const guildId of guildIds) {
+    total++
+    const a = strat.pick(guildId, from)
+    const b = strat.pick(guildId, to)
+    if (a === b) continue
+    moved++
+    const key = a * 1_000_000 + b
+    flows.set(key, (flows.get(key) ?? 0) + 1)
+    if (opts.listIds === true) movedIds.push({ guildId, from: a, to: b })
+  }
+  return {
+    strategy: strat.name,
+    from,
+    to,
+    total,
+    moved,
+    minimumFraction: Math.abs(to - from) / Math.max(from, to),
+    flows: [...flows.entries()].sort(([x], [y]) => x - y)
+      .map(([key, count]) => ({ from: Math.floor(key / 1_000_000), to: key % 1_000_000, count })),
+    ...(opts.listIds === true ? { movedIds } : {})
+  }
+}

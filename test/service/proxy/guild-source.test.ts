@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import { guildFromJsonBody, guildFromRequestLine, segmentAfterGuilds } from '../../../service/proxy/guild-source'
+
+describe('guildFromRequestLine', () => {
+  it.each([
+    ['/interactions', '123', { id: '123', source: 'header x-guild-id' }],
+    ['/guilds/123/members', undefined, { id: '123', source: 'path /guilds/<id>' }],
+    ['/api/v10/guilds/123', undefined, { id: '123', source: 'path /guilds/<id>' }],
+    ['/api/v10/guilds/123?with_counts=true', undefined, { id: '123', source: 'path /guilds/<id>' }],
+    ['/x?guild_id=123', undefined, { id: '123', source: 'query guild_id' }],
+    ['/x?a=1&guild_id=123&guild_id=123', undefined, { id: '123', source: 'query guild_id' }],
+    // Every source that agrees: the header wins by precedence.
+    ['/guilds/123?guild_id=123', '123', { id: '123', source: 'header x-guild-id' }],
+    ['/guilds/123?guild_id=123', undefined, { id: '123', source: 'path /guilds/<id>' }],
+    ['/users/@me/guilds', undefined, undefined],
+    ['/guilds/', undefined, undefined],
+    ['/xguilds/123', undefined, undefined],
+    ['/x?guild=123', undefined, undefined],
+    ['/', undefined, undefined]
+  ])('%s with header %j', (url, header, expected) => {
+    expect(guildFromRequestLine(url, header)).toEqual(expected)
+  })
+
+  it.each([
+    ['/x', '0123', 'invalid_guild_id', /header x-guild-id "0123" has a leading zero/],
+    ['/x', ['1', '2'], 'invalid_guild_id', /header x-guild-id/],
+    ['/guilds/abc/members', undefined, 'invalid_guild_id', /path \/guilds\/<id> "abc"/],
+    ['/x?guild_id=', undefined, 'invalid_guild_id', /query guild_id "" is empty/],
+    ['/guilds/1', '2', 'conflicting_guild_id', /1 from header x-guild-id|2 from header x-guild-id/],
+    ['/guilds/1?guild_id=2', undefined, 'conflicting_guild_id', /guild id 1 from path \/guilds\/<id> disagrees with 2 from query guild_id/],
+    ['/x?guild_id=1&guild_id=2', undefined, 'conflicting_guild_id', /disagrees/],
+    // A valid header does not excuse a malformed id elsewhere.
+    ['/guilds/01', '1', 'invalid_guild_id', /path/]
+  ])('%s with header %j fails with %s', (url, header, code, message) => {
+    let thrown: unknown
+    try { guildFromRequestLine(url, header) } catch (err) { thrown = err }
+    expect(thrown).toMatchObject({ code })
+    expect((thrown as Error).message).toMatch(message)
+  })
+})
+
+describe('segmentAfterGuilds', () => {
+  it.each([
+    ['/guilds/1', '1'], ['/guilds/1/', '1'], ['/a/guilds/22/b', '22'], ['/guilds', undefined], ['/guildsx/1', undefined]
+  ])('%s → %s', (path, expected) => {
+    expect(segmentAfterGuilds(path)).toBe(expected)
+  })
+})
+
+describe('guildFromJsonBody', () => {
+  const b = (s: string): Buffer => Buffer.from(s)
+  it.each([
+    ['{"type":2,"guild_id":"81384788765712384","data":{}}', '81384788765712384'],
+    ['{"type":1}', undefined], // Discord PING: no guild
+    ['{"guild_id":null}', undefined],
+    ['[{"guild_id":"1"}]', undefined],
+    ['not json', undefined],
+    ['{"data":{"guild_id":"5"}}', undefined] // only the top level counts
+  ])('%s → %s', (body, expected) => {
+    expect(guildFromJsonBody(b(body))).toBe(expected)
+  })
+
+  it.each([
+    ['{"guild_id":81384788765712384}', /must be a JSON string/],
+    ['{"guild_id":"0081"}', /leading zero/],
+    ['{"guild_id":"x"}', /digits only/]
+  ])('%s is invalid', (body, message) => {
+    expect(() => guildFromJsonBody(b(body))).toThrow(message)
+  })
+})
