@@ -1,4 +1,5 @@
 import { ConfigError } from './errors'
+import { GATEWAY_PORT, GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate } from './gateway-contract'
 import { isStrategyName, STRATEGY_NAMES, type StrategyName } from './routing/strategies'
 
 /**
@@ -35,7 +36,9 @@ export interface RouterConfig {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
-export const DEFAULT_GATEWAY_URL_TEMPLATE = 'http://gateway-{ordinal}.gateway-internal:3000'
+export const DEFAULT_GATEWAY_URL_TEMPLATE = gatewayUrlTemplate({
+  statefulSet: GATEWAY_STATEFULSET_NAME, service: GATEWAY_SERVICE_NAME, port: GATEWAY_PORT
+})
 
 type Env = Readonly<Record<string, string | undefined>>
 

@@ -1,0 +1,41 @@
+import * as pulumi from '@pulumi/pulumi'
+import { AppNamespace } from './app-namespace'
+import { GatewayCluster } from './gateway-cluster'
+import { GuildRouter } from './guild-router'
+import { parseStackConfig } from './stack-config'
+
+/**
+ * The guild-router stack: wiring only. Each Kubernetes object is built in the
+ * component for its concern; this file passes one component's Outputs to the
+ * next so the two tiers cannot disagree.
+ */
+const raw = new pulumi.Config()
+const config = parseStackConfig(key => raw.get(key))
+
+/** Without a gateway image of its own, the router image runs the bundled reference gateway. */
+const REFERENCE_GATEWAY_COMMAND = ['node', 'dist/service/local/reference-gateway-main.js']
+
+const namespace = new AppNamespace('guild-router', { name: config.namespace, create: config.createNamespace })
+
+const gateways = new GatewayCluster('gateway', {
+  namespace: namespace.name,
+  routingStrategy: config.routingStrategy,
+  ...config.gateway,
+  image: config.gateway.image ?? config.router.image,
+  ...(config.gateway.image === undefined ? { command: REFERENCE_GATEWAY_COMMAND } : {})
+})
+
+const router = new GuildRouter('router', {
+  namespace: namespace.name,
+  gateways,
+  clusterDomain: config.clusterDomain,
+  routingStrategy: config.routingStrategy,
+  ...config.router
+})
+
+export const gatewayCount = gateways.replicas
+export const gatewayPodUrls = gateways.podUrls(config.clusterDomain)
+export const gatewayServiceName = gateways.serviceName
+export const routerServiceName = router.serviceName
+export const routerUrl = pulumi.interpolate`http://${router.serviceName}.${namespace.name}.svc.${config.clusterDomain}`
+export const namespaceName = namespace.name

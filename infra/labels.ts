@@ -1,0 +1,27 @@
+/**
+ * Kubernetes' recommended labels. Selectors use the stable subset only
+ * (name, component, part-of): a selector is immutable, so a label that
+ * changes between releases (version) must never be in one.
+ */
+export type Labels = Readonly<Record<string, string>>
+
+export function selectorLabels (name: string, component: string): Labels {
+  return {
+    'app.kubernetes.io/name': name,
+    'app.kubernetes.io/component': component,
+    'app.kubernetes.io/part-of': 'guild-router'
+  }
+}
+
+export function objectLabels (selector: Labels, version: string): Labels {
+  return { ...selector, 'app.kubernetes.io/version': version, 'app.kubernetes.io/managed-by': 'pulumi' }
+}
+
+/** The tag of an image reference, for the version label. */
+export function imageVersion (image: string): string {
+  if (image.includes('@')) return 'digest'
+  const colon = image.indexOf(':', image.lastIndexOf('/') + 1)
+  const tag = colon === -1 ? 'latest' : image.slice(colon + 1)
+  // Label values: at most 63 characters of [A-Za-z0-9_.-].
+  return tag.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 63)
+}

@@ -1,0 +1,164 @@
+/**
+ * The stack's configuration, read once and checked before any resource is
+ * declared, so a bad value fails `pulumi preview` with a message that names
+ * the key. Defaults live in Pulumi.yaml only (the CLI merges them); this file
+ * holds the rules, not a second copy of the defaults.
+ */
+export const PROJECT = 'guild-router'
+
+export const ROUTING_STRATEGIES = ['md5-mod', 'jump', 'discord-shard'] as const
+export type RoutingStrategyName = typeof ROUTING_STRATEGIES[number]
+
+export interface Resources {
+  readonly cpuRequest: string
+  readonly memoryRequest: string
+  readonly memoryLimit: string
+}
+
+export interface StackConfig {
+  readonly namespace: string
+  readonly createNamespace: boolean
+  readonly routingStrategy: RoutingStrategyName
+  readonly gateway: {
+    readonly replicas: number
+    /** Unset: the router image runs the bundled reference gateway. */
+    readonly image: string | undefined
+    readonly port: number
+    readonly storageSize: string
+    readonly storageClass: string | undefined
+    readonly healthPath: string
+    readonly resources: Resources
+  }
+  readonly router: {
+    readonly image: string
+    readonly minReplicas: number
+    readonly maxReplicas: number
+    readonly cpuTarget: number
+    readonly scaleDownStabilizationSeconds: number
+    readonly port: number
+    readonly adminPort: number
+    readonly drainSeconds: number
+    readonly shutdownTimeoutSeconds: number
+    readonly requestDeadlineMs: number
+    readonly unrouted: 'reject' | 'pod0'
+    readonly logLevel: string
+    readonly resources: Resources
+  }
+  readonly clusterDomain: string
+}
+
+export class StackConfigError extends Error {
+  readonly key: string
+  constructor (key: string, message: string) {
+    super(`${PROJECT}:${key} ${message}`)
+    this.name = 'StackConfigError'
+    this.key = key
+  }
+}
+
+/** Reads a key's raw string, or undefined when unset. */
+export type ConfigSource = (key: string) => string | undefined
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export function parseStackConfig (get: ConfigSource): StackConfig {
+  const r = new Reader(get)
+  const config: StackConfig = {
+    namespace: r.matching('namespace', DNS_LABEL, 'must be a DNS label (lower-case letters, digits and -, at most 63)', 63),
+    createNamespace: r.boolean('createNamespace'),
+    routingStrategy: r.oneOf('routingStrategy', ROUTING_STRATEGIES),
+    gateway: {
+      replicas: r.integer('gatewayReplicas', 1, 1000),
+      image: r.optional('gatewayImage'),
+      port: r.integer('gatewayPort', 1, 65_535),
+      storageSize: r.quantity('gatewayStorageSize'),
+      storageClass: r.optional('gatewayStorageClass'),
+      healthPath: r.matching('gatewayHealthPath', /^\/\S*$/, 'must be an absolute path such as /healthz'),
+      resources: {
+        cpuRequest: r.quantity('gatewayCpuRequest'),
+        memoryRequest: r.quantity('gatewayMemoryRequest'),
+        memoryLimit: r.quantity('gatewayMemoryLimit')
+      }
+    },
+    router: {
+      image: r.required('routerImage'),
+      minReplicas: r.integer('routerMinReplicas', 1, 1000),
+      maxReplicas: r.integer('routerMaxReplicas', 1, 1000),
+      cpuTarget: r.integer('routerCpuTarget', 1, 100),
+      scaleDownStabilizationSeconds: r.integer('routerScaleDownStabilizationSeconds', 0, 3600),
+      port: r.integer('routerPort', 1, 65_535),
+      adminPort: r.integer('routerAdminPort', 1, 65_535),
+      drainSeconds: r.integer('routerDrainSeconds', 0, 300),
+      shutdownTimeoutSeconds: r.integer('routerShutdownTimeoutSeconds', 0, 600),
+      requestDeadlineMs: r.integer('routerRequestDeadlineMs', 1, 600_000),
+      unrouted: r.oneOf('routerUnrouted', ['reject', 'pod0'] as const),
+      logLevel: r.oneOf('routerLogLevel', LOG_LEVELS),
+      resources: {
+        cpuRequest: r.quantity('routerCpuRequest'),
+        memoryRequest: r.quantity('routerMemoryRequest'),
+        memoryLimit: r.quantity('routerMemoryLimit')
+      }
+    },
+    clusterDomain: r.matching('clusterDomain', /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS domain such as cluster.local'),
+  }
+  if (config.router.minReplicas > config.router.maxReplicas) {
+    throw new StackConfigError('routerMinReplicas',
+      `(${config.router.minReplicas}) must not exceed ${PROJECT}:routerMaxReplicas (${config.router.maxReplicas})`)
+  }
+  if (config.router.port === config.router.adminPort) {
+    throw new StackConfigError('routerAdminPort', `must differ from ${PROJECT}:routerPort (both ${config.router.port})`)
+  }
+  return Object.freeze(config)
+}
+
+/** Typed getters that name the key in every error. */
+class Reader {
+  constructor (private readonly get: ConfigSource) {}
+
+  optional (key: string): string | undefined {
+    const v = this.get(key)
+    return v === undefined || v.trim() === '' ? undefined : v.trim()
+  }
+
+  required (key: string): string {
+    const v = this.optional(key)
+    if (v === undefined) throw new StackConfigError(key, 'is required (set it with `pulumi config set`)')
+    return v
+  }
+
+  integer (key: string, min: number, max: number): number {
+    const raw = this.required(key)
+    const n = /^-?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new StackConfigError(key, `must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`)
+    }
+    return n
+  }
+
+  boolean (key: string): boolean {
+    const raw = this.required(key)
+    if (raw === 'true') return true
+    if (raw === 'false') return false
+    throw new StackConfigError(key, `must be true or false (got ${JSON.stringify(raw)})`)
+  }
+
+  oneOf<T extends string> (key: string, allowed: readonly T[]): T {
+    const raw = this.required(key)
+    if (!(allowed as readonly string[]).includes(raw)) {
+      throw new StackConfigError(key, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw)})`)
+    }
+    return raw as T
+  }
+
+  matching (key: string, pattern: RegExp, rule: string, maxLength = 253): string {
+    const raw = this.required(key)
+    if (!pattern.test(raw) || raw.length > maxLength) throw new StackConfigError(key, `${rule} (got ${JSON.stringify(raw)})`)
+    return raw
+  }
+
+  quantity (key: string): string {
+    return this.matching(key, QUANTITY, 'must be a Kubernetes quantity such as 250m, 512Mi or 10Gi')
+  }
+}

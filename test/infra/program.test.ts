@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest'
+import { runProgram, stackConfig, type ProgramRun } from './pulumi-harness'
+
+const T = {
+  ns: 'kubernetes:core/v1:Namespace',
+  svc: 'kubernetes:core/v1:Service',
+  sts: 'kubernetes:apps/v1:StatefulSet',
+  deploy: 'kubernetes:apps/v1:Deployment',
+  hpa: 'kubernetes:autoscaling/v2:HorizontalPodAutoscaler',
+  pdb: 'kubernetes:policy/v1:PodDisruptionBudget',
+  netpol: 'kubernetes:networking.k8s.io/v1:NetworkPolicy'
+}
+
+function env (run: ProgramRun, name: string): string | undefined {
+  const container = run.one(T.deploy).inputs.spec.template.spec.containers[0]
+  return (container.env as Array<{ name: string, value?: string }>).find(e => e.name === name)?.value
+}
+
+function services (run: ProgramRun) {
+  return run.resources.filter(r => r.type === T.svc)
+}
+
+describe('the staging stack', () => {
+  it('provisions each object once, with the contract names', async () => {
+    const run = await runProgram(stackConfig())
+    expect(run.one(T.sts).inputs.metadata.name).toBe('gateway')
+    expect(services(run).map(s => s.inputs.metadata.name).sort()).toEqual(['gateway-internal', 'guild-router'])
+    expect(run.one(T.deploy).inputs.metadata.name).toBe('guild-router')
+    expect(run.one(T.hpa)).toBeDefined()
+    expect(run.one(T.netpol)).toBeDefined()
+    expect(run.resources.filter(r => r.type === T.pdb)).toHaveLength(2)
+    for (const r of run.resources.filter(r => r.type.startsWith('kubernetes:') && r.type !== T.ns)) {
+      expect(r.inputs.metadata.namespace, r.name).toBe('guild-router-staging')
+    }
+  })
+})
+
+describe('one source of truth for the gateway count', () => {
+  it('for every count from 1 to 64, NUM_GATEWAY_PODS equals the StatefulSet replicas and the URLs name its pods', async () => {
+    for (let n = 1; n <= 64; n++) {
+      const run = await runProgram(stackConfig('staging', { gatewayReplicas: String(n) }))
+      const sts = run.one(T.sts).inputs
+      expect(sts.spec.replicas).toBe(n)
+      expect(env(run, 'NUM_GATEWAY_PODS')).toBe(String(n))
+      expect(run.outputs.gatewayCount).toBe(n)
+      const urls = run.outputs.gatewayPodUrls as string[]
+      expect(urls).toHaveLength(n)
+      expect(urls[n - 1]).toBe(`http://gateway-${n - 1}.gateway-internal.guild-router-staging.svc.cluster.local:3000`)
+      // The gateways are told the same count, for their own ownership check.
+      const gwEnv = sts.spec.template.spec.containers[0].env as Array<{ name: string, value?: string }>
+      expect(gwEnv.find(e => e.name === 'NUM_GATEWAY_PODS')?.value).toBe(String(n))
+    }
+  }, 240_000)
+})
+
+describe('wiring', () => {
+  it('the StatefulSet is governed by the headless Service', async () => {
+    const run = await runProgram(stackConfig())
+    const headless = services(run).find(s => s.inputs.spec.clusterIP === 'None')
+    expect(headless?.inputs.metadata.name).toBe('gateway-internal')
+    expect(run.one(T.sts).inputs.spec.serviceName).toBe(headless?.inputs.metadata.name)
+  })
+
+  it('the router URL template resolves to the StatefulSet pod names in the namespace and port', async () => {
+    const run = await runProgram(stackConfig('staging', { gatewayPort: '3100', namespace: 'bots' }))
+    const template = env(run, 'GATEWAY_URL_TEMPLATE')
+    const sts = run.one(T.sts).inputs
+    const headless = services(run).find(s => s.inputs.spec.clusterIP === 'None')!.inputs
+    expect(template).toBe(`http://${sts.metadata.name}-{ordinal}.${headless.metadata.name}.bots.svc.cluster.local:3100`)
+    expect(headless.spec.ports[0].port).toBe(3100)
+    expect(sts.spec.template.spec.containers[0].ports[0].containerPort).toBe(3100)
+    expect(template?.replace('{ordinal}', '2')).toBe((run.outputs.gatewayPodUrls as string[])[2])
+  })
+
+  it('every selector matches its pod template labels, and every Service selects pods that exist', async () => {
+    const run = await runProgram(stackConfig())
+    const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
+      Object.entries(selector).every(([k, v]) => labels[k] === v)
+    const sts = run.one(T.sts).inputs
+    const deploy = run.one(T.deploy).inputs
+    expect(matches(sts.spec.selector.matchLabels, sts.spec.template.metadata.labels)).toBe(true)
+    expect(matches(deploy.spec.selector.matchLabels, deploy.spec.template.metadata.labels)).toBe(true)
+    const podLabels = [sts.spec.template.metadata.labels, deploy.spec.template.metadata.labels]
+    for (const svc of services(run)) {
+      expect(podLabels.filter(l => matches(svc.inputs.spec.selector, l)), svc.inputs.metadata.name).toHaveLength(1)
+    }
+    for (const pdb of run.resources.filter(r => r.type === T.pdb)) {
+      expect(podLabels.filter(l => matches(pdb.inputs.spec.selector.matchLabels, l))).toHaveLength(1)
+    }
+    const policy = run.one(T.netpol).inputs.spec
+    expect(matches(policy.podSelector.matchLabels, sts.spec.template.metadata.labels)).toBe(true)
+    expect(matches(policy.ingress[0].from[0].podSelector.matchLabels, deploy.spec.template.metadata.labels)).toBe(true)
+    expect(policy.ingress[0].ports[0].port).toBe(3000)
+    // Selectors hold no version: they are immutable, and images change.
+    expect(Object.keys(sts.spec.selector.matchLabels)).not.toContain('app.kubernetes.io/version')
+  })
+
+  it('the HPA scales the router Deployment within the configured bounds; the Deployment has no replicas', async () => {
+    const run = await runProgram(stackConfig('staging', { routerMinReplicas: '3', routerMaxReplicas: '7', routerCpuTarget: '55' }))
+    const hpa = run.one(T.hpa).inputs.spec
+    const deploy = run.one(T.deploy).inputs
+    expect(hpa.minReplicas).toBe(3)
+    expect(hpa.maxReplicas).toBe(7)
+    expect(hpa.metrics[0].resource.target.averageUtilization).toBe(55)
+    expect(hpa.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deploy.metadata.name })
+    expect(hpa.behavior.scaleDown.stabilizationWindowSeconds).toBe(300)
+    expect(deploy.spec).not.toHaveProperty('replicas')
+  })
+
+  it('every container requests CPU and memory and runs restricted', async () => {
+    const run = await runProgram(stackConfig())
+    for (const type of [T.sts, T.deploy]) {
+      const pod = run.one(type).inputs.spec.template.spec
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })
+      for (const c of pod.containers) {
+        expect(c.resources.requests.cpu, c.name).toMatch(/^\d+m?$/)
+        expect(c.resources.requests.memory, c.name).toBeDefined()
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }
+        })
+      }
+    }
+  })
+
+  it('the router drains: preStop pause, then a grace period longer than pause plus shutdown', async () => {
+    const run = await runProgram(stackConfig('staging', { routerDrainSeconds: '7', routerShutdownTimeoutSeconds: '12' }))
+    const pod = run.one(T.deploy).inputs.spec.template.spec
+    expect(pod.containers[0].lifecycle.preStop.sleep.seconds).toBe(7)
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(7 + 12)
+    expect(env(run, 'SHUTDOWN_TIMEOUT_MS')).toBe('12000')
+    expect(pod.containers[0].readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'admin' })
+    expect(pod.containers[0].livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'admin' })
+  })
+
+  it('gateways get their ordinal from the pod-index label and keep data on a volume per pod', async () => {
+    const run = await runProgram(stackConfig('staging', { gatewayStorageClass: 'fast-ssd' }))
+    const sts = run.one(T.sts).inputs.spec
+    const container = sts.template.spec.containers[0]
+    expect(container.env.find((e: { name: string }) => e.name === 'ORDINAL').valueFrom.fieldRef.fieldPath)
+      .toBe("metadata.labels['apps.kubernetes.io/pod-index']")
+    expect(container.env.find((e: { name: string }) => e.name === 'ROUTING_STRATEGY').value).toBe('jump')
+    expect(env(run, 'ROUTING_STRATEGY')).toBe('jump')
+    expect(sts.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast-ssd', resources: { requests: { storage: '2Gi' } } })
+    expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' })
+    expect(container.readinessProbe.httpGet.path).toBe('/healthz')
+  })
+
+  it('without a gateway image, the router image runs the bundled reference gateway', async () => {
+    const run = await runProgram(stackConfig())
+    const container = run.one(T.sts).inputs.spec.template.spec.containers[0]
+    expect(container.image).toBe('registry.example.com/guild-router:0.1.0')
+    expect(container.command).toEqual(['node', 'dist/service/local/reference-gateway-main.js'])
+    const own = await runProgram(stackConfig('staging', { gatewayImage: 'registry.example.com/bot-gateway:4.2' }))
+    const ownContainer = own.one(T.sts).inputs.spec.template.spec.containers[0]
+    expect(ownContainer.image).toBe('registry.example.com/bot-gateway:4.2')
+    expect(ownContainer).not.toHaveProperty('command')
+  })
+
+  it('createNamespace=false references the namespace without creating it', async () => {
+    const run = await runProgram(stackConfig('staging', { createNamespace: 'false' }))
+    expect(run.resources.filter(r => r.type === T.ns)).toHaveLength(0)
+    expect(run.one(T.deploy).inputs.metadata.namespace).toBe('guild-router-staging')
+  })
+
+  it('stack outputs name the gateways and the router Service', async () => {
+    const run = await runProgram(stackConfig())
+    expect(run.outputs).toMatchObject({
+      gatewayCount: 3,
+      routerServiceName: 'guild-router',
+      gatewayServiceName: 'gateway-internal',
+      namespaceName: 'guild-router-staging',
+      routerUrl: 'http://guild-router.guild-router-staging.svc.cluster.local'
+    })
+  })
+})
+
+describe('bad configuration fails before anything is created, naming the key', () => {
+  it.each([
+    [{ routerMinReplicas: '5', routerMaxReplicas: '3' }, 'guild-router:routerMinReplicas (5) must not exceed guild-router:routerMaxReplicas (3)'],
+    [{ gatewayReplicas: '0' }, 'guild-router:gatewayReplicas must be an integer from 1 to 1000 (got "0")'],
+    [{ gatewayReplicas: 'three' }, 'guild-router:gatewayReplicas must be an integer from 1 to 1000 (got "three")'],
+    [{ routingStrategy: 'ring' }, 'guild-router:routingStrategy must be one of md5-mod, jump, discord-shard (got "ring")'],
+    [{ routerCpuTarget: '150' }, 'guild-router:routerCpuTarget must be an integer from 1 to 100 (got "150")'],
+    [{ gatewayStorageSize: 'lots' }, 'guild-router:gatewayStorageSize must be a Kubernetes quantity such as 250m, 512Mi or 10Gi (got "lots")'],
+    [{ namespace: 'Bots_Prod' }, 'guild-router:namespace must be a DNS label'],
+    [{ routerImage: '' }, 'guild-router:routerImage is required'],
+    [{ routerAdminPort: '8080' }, 'guild-router:routerAdminPort must differ from guild-router:routerPort (both 8080)'],
+    [{ createNamespace: 'yes' }, 'guild-router:createNamespace must be true or false (got "yes")']
+  ])('%j', async (overrides, message) => {
+    await expect(runProgram(stackConfig('staging', overrides))).rejects.toThrow(message)
+  })
+})
