@@ -28,6 +28,22 @@ export interface RouterConfig {
   readonly clientRequestTimeoutMs: number
   readonly clientKeepAliveTimeoutMs: number
   readonly trustProxyHeaders: boolean
+  /** `none`: a guild is served by its owner or not at all. `next`: stateless gateways only. */
+  readonly failover: 'none' | 'next'
+  readonly retryMaxAttempts: number
+  readonly retryBaseMs: number
+  readonly retryMaxBackoffMs: number
+  readonly retryBudgetPercent: number
+  readonly retryBudgetMin: number
+  /** Bodies up to this size are read before sending, so a retry can replay them. */
+  readonly retryBufferBytes: number
+  readonly ejectConsecutiveFailures: number
+  readonly ejectBaseMs: number
+  readonly ejectMaxMs: number
+  /** Unset: no active health checks. */
+  readonly healthCheckPath: string | undefined
+  readonly healthCheckIntervalMs: number
+  readonly healthCheckTimeoutMs: number
   readonly drainDelayMs: number
   readonly shutdownTimeoutMs: number
   readonly logLevel: LogLevel
@@ -67,11 +83,33 @@ export function parseConfig (env: Env): RouterConfig {
     clientRequestTimeoutMs: integer(env, 'CLIENT_REQUEST_TIMEOUT_MS', { min: 1, fallback: 30_000 }),
     clientKeepAliveTimeoutMs: integer(env, 'CLIENT_KEEPALIVE_TIMEOUT_MS', { min: 1, fallback: 5_000 }),
     trustProxyHeaders: boolean(env, 'TRUST_PROXY_HEADERS', false),
+    failover: oneOf(env, 'FAILOVER', ['none', 'next'] as const, 'none'),
+    retryMaxAttempts: integer(env, 'RETRY_MAX_ATTEMPTS', { min: 1, max: 10, fallback: 3 }),
+    // Envoy's defaults: 25 ms doubling to 250 ms, with full jitter.
+    retryBaseMs: integer(env, 'RETRY_BASE_MS', { min: 1, fallback: 25 }),
+    retryMaxBackoffMs: integer(env, 'RETRY_MAX_BACKOFF_MS', { min: 1, fallback: 250 }),
+    retryBudgetPercent: integer(env, 'RETRY_BUDGET_PERCENT', { min: 0, max: 100, fallback: 20 }),
+    retryBudgetMin: integer(env, 'RETRY_BUDGET_MIN', { min: 0, fallback: 3 }),
+    retryBufferBytes: integer(env, 'RETRY_BUFFER_BYTES', { min: 0, fallback: 65_536 }), // bytes
+    ejectConsecutiveFailures: integer(env, 'EJECT_CONSECUTIVE_FAILURES', { min: 1, fallback: 3 }),
+    // Short: a restarting pod is usually back in seconds, and while it is
+    // ejected its guilds are unavailable (fail closed).
+    ejectBaseMs: integer(env, 'EJECT_BASE_MS', { min: 1, fallback: 2_000 }),
+    ejectMaxMs: integer(env, 'EJECT_MAX_MS', { min: 1, fallback: 30_000 }),
+    healthCheckPath: optionalPath(env, 'HEALTH_CHECK_PATH'),
+    healthCheckIntervalMs: integer(env, 'HEALTH_CHECK_INTERVAL_MS', { min: 10, fallback: 1_000 }),
+    healthCheckTimeoutMs: integer(env, 'HEALTH_CHECK_TIMEOUT_MS', { min: 1, fallback: 500 }),
     // Matches the pod's preStop pause: endpoints keep sending for a moment
     // after SIGTERM, so the router keeps serving them.
     drainDelayMs: integer(env, 'DRAIN_DELAY_MS', { min: 0, fallback: 5_000 }),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', { min: 0, fallback: 10_000 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info')
+  }
+  if (config.retryBaseMs > config.retryMaxBackoffMs) {
+    throw new ConfigError('RETRY_BASE_MS', `must not exceed RETRY_MAX_BACKOFF_MS (${config.retryMaxBackoffMs}) (got ${config.retryBaseMs})`)
+  }
+  if (config.ejectBaseMs > config.ejectMaxMs) {
+    throw new ConfigError('EJECT_BASE_MS', `must not exceed EJECT_MAX_MS (${config.ejectMaxMs}) (got ${config.ejectBaseMs})`)
   }
   return Object.freeze(config)
 }
@@ -134,6 +172,13 @@ function oneOf<T extends string> (env: Env, name: string, allowed: readonly T[],
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   if (!guard(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw)})`)
+  return raw
+}
+
+function optionalPath (env: Env, name: string): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  if (!/^\/\S*$/.test(raw)) throw new ConfigError(name, `must be an absolute path such as /healthz (got ${JSON.stringify(raw)})`)
   return raw
 }
 

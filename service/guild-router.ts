@@ -3,7 +3,7 @@ import type { RouterConfig } from './config'
 import type { Logger } from './logger'
 import type { RouterMetrics } from './metrics'
 import { GatewayPools } from './proxy/gateway-pools'
-import { createProxyHandler, type ProxyHandler, type SelectPod } from './proxy/proxy-handler'
+import { budgetFor, createProxyHandler, healthFor, type ProxyHandler, type SelectPod } from './proxy/proxy-handler'
 import { classifyUpstreamError } from './proxy/upstream-failure'
 import { parseGuildId, type GuildId } from './routing/guild-id'
 import { strategy } from './routing/strategies'
@@ -41,7 +41,7 @@ export interface GuildRouter {
 export function createGuildRouter (config: RouterConfig, opts: { metrics?: RouterMetrics, logger?: Logger, selectPod?: SelectPod } = {}): GuildRouter {
   const pools = new GatewayPools(config)
   const pick = opts.selectPod ?? strategy(config.strategy).pick
-  const middleware = createProxyHandler({ config, pools, ...opts, selectPod: pick })
+  const middleware = createProxyHandler({ config, pools, health: healthFor(config), budget: budgetFor(config), ...opts, selectPod: pick })
 
   function ownerOf (raw: string): { pod: number, url: string } {
     const guildId: GuildId = parseGuildId(raw, 'argument guildId')

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { PodState } from './proxy/pod-health'
 
 /**
  * The router's Prometheus metrics, on a registry of its own so several routers
@@ -11,7 +12,16 @@ export interface RouterMetrics {
   /** A request answered, by the gateway or by the router; pod -1 = no pod chosen. */
   observe (pod: number, status: number, seconds: number): void
   upstreamError (pod: number, code: string): void
+  /** A retry was scheduled after a failure at `pod`; reason: never-sent, maybe-received, retry-after. */
+  retry (pod: number, reason: string): void
+  /** A request for `owner` was sent to another pod (FAILOVER=next). */
+  failover (owner: number): void
+  budgetExhausted (): void
+  podState (pod: number, state: PodState): void
+  ejected (pod: number): void
 }
+
+const POD_STATES: readonly PodState[] = ['up', 'ejected', 'half-open']
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
 // Latency buckets for a 2.5 s deadline: fine below 10 ms, where a healthy hop sits.
@@ -41,6 +51,41 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
     registers: [registry]
   })
 
+  const retries = new Counter({
+    name: 'guild_router_retries_total',
+    help: 'Retries scheduled, by the pod that failed and why (never-sent, maybe-received, retry-after).',
+    labelNames: ['pod', 'reason'] as const,
+    registers: [registry]
+  })
+  const failovers = new Counter({
+    name: 'guild_router_failovers_total',
+    help: 'Requests sent to a pod other than their owner (FAILOVER=next), by owner.',
+    labelNames: ['owner'] as const,
+    registers: [registry]
+  })
+  const budgetExhausted = new Counter({
+    name: 'guild_router_retry_budget_exhausted_total',
+    help: 'Retries refused because the retry budget was spent.',
+    registers: [registry]
+  })
+  const ejections = new Counter({
+    name: 'guild_router_ejections_total',
+    help: 'Times a pod was ejected after consecutive connection failures, by pod.',
+    labelNames: ['pod'] as const,
+    registers: [registry]
+  })
+  const podStates = new Gauge({
+    name: 'guild_router_pod_state',
+    help: 'Each pod\'s state as this router sees it: 1 for the current state (up, ejected, half-open), 0 otherwise.',
+    labelNames: ['pod', 'state'] as const,
+    registers: [registry]
+  })
+  for (let pod = 0; pod < numPods; pod++) {
+    for (const state of POD_STATES) podStates.labels(String(pod), state).set(state === 'up' ? 1 : 0)
+    ejections.labels(String(pod)).inc(0)
+  }
+  budgetExhausted.inc(0)
+
   const podLabel = (pod: number): string => (pod < 0 ? 'none' : String(pod))
   const perPod = Array.from({ length: numPods + 1 }, (_, i) => {
     const pod = podLabel(i - 1)
@@ -60,6 +105,21 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
     },
     upstreamError (pod, code) {
       upstreamErrors.labels(podLabel(pod), code).inc()
+    },
+    retry (pod, reason) {
+      retries.labels(podLabel(pod), reason).inc()
+    },
+    failover (owner) {
+      failovers.labels(podLabel(owner)).inc()
+    },
+    budgetExhausted () {
+      budgetExhausted.inc()
+    },
+    podState (pod, state) {
+      for (const s of POD_STATES) podStates.labels(String(pod), s).set(s === state ? 1 : 0)
+    },
+    ejected (pod) {
+      ejections.labels(String(pod)).inc()
     }
   }
 }

@@ -1,16 +1,25 @@
 import { createServer, type Server } from 'node:http'
+import * as net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { createAdminApp } from './admin/admin-app'
 import type { RouterConfig } from './config'
 import { createLogger, type Logger } from './logger'
 import { createMetrics, type RouterMetrics } from './metrics'
+import { startActiveHealthChecks } from './proxy/active-health'
 import { GatewayPools } from './proxy/gateway-pools'
-import { createProxyHandler, type ProxyHandler } from './proxy/proxy-handler'
+import type { PodHealth } from './proxy/pod-health'
+import { budgetFor, createProxyHandler, healthFor, type ProxyHandler } from './proxy/proxy-handler'
+import type { RetryBudget } from './proxy/retry-budget'
+
+/** How long a just-accepted connection gets to deliver its request once the listener stops. */
+const IDLE_GRACE_MS = 1_000
 
 export interface RunningRouter {
   readonly port: number
   readonly adminPort: number
   readonly metrics: RouterMetrics
+  readonly health: PodHealth
+  readonly budget: RetryBudget
   /** Drain and stop: readiness fails at once, serving continues for the drain delay. */
   shutdown (): Promise<void>
 }
@@ -23,14 +32,28 @@ export interface RunningRouter {
 export async function startRouter (config: RouterConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningRouter> {
   const metrics = createMetrics(config.numGatewayPods)
   const pools = new GatewayPools(config)
-  const proxy: ProxyHandler = createProxyHandler({ config, pools, metrics, logger })
+  const health = healthFor(config)
+  const budget = budgetFor(config)
+  watchHealth(health, metrics, logger)
+  const stopChecks = config.healthCheckPath === undefined
+    ? () => {}
+    : startActiveHealthChecks(pools, health, {
+      path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs
+    })
+  const proxy: ProxyHandler = createProxyHandler({ config, pools, health, budget, metrics, logger })
   let draining = false
 
   const server = createServer({
     headersTimeout: config.clientHeadersTimeoutMs,
     requestTimeout: config.clientRequestTimeoutMs,
     keepAliveTimeout: config.clientKeepAliveTimeoutMs
-  }, proxy)
+  }, (req, res) => {
+    // While draining, every response closes its connection, so that when the
+    // listener stops no idle keep-alive socket is left for a client to race a
+    // request onto.
+    if (draining) res.shouldKeepAlive = false
+    proxy(req, res)
+  })
   const admin = createServer(createAdminApp(config, metrics, { ready: () => !draining }))
 
   await Promise.all([listen(server, config.port, config.host), listen(admin, config.adminPort, config.host)])
@@ -43,16 +66,24 @@ export async function startRouter (config: RouterConfig, logger: Logger = create
     logger.info({ drainDelayMs: config.drainDelayMs }, 'draining: readiness now fails')
     // Endpoints and kube-proxy rules lag the readiness change; keep serving meanwhile.
     await delay(config.drainDelayMs)
-    server.close()
-    server.closeIdleConnections()
-    const finished = await Promise.race([
-      new Promise<boolean>(resolve => server.once('close', () => resolve(true))),
-      delay(config.shutdownTimeoutMs).then(() => false)
-    ])
+    const closed = new Promise<boolean>(resolve => server.once('close', () => resolve(true)))
+    // Stop accepting, without http.Server.close()'s closing of idle connections:
+    // a connection accepted a moment ago counts as idle while its request is
+    // still on the wire, and cutting it would reset a request we accepted.
+    net.Server.prototype.close.call(server)
+    const grace = Math.min(IDLE_GRACE_MS, config.shutdownTimeoutMs)
+    let finished = await Promise.race([closed, delay(grace).then(() => false)])
+    if (!finished) {
+      // Every response since SIGTERM closed its connection, so what is idle
+      // now is a client that has sent nothing for a while.
+      server.closeIdleConnections()
+      finished = await Promise.race([closed, delay(config.shutdownTimeoutMs - grace).then(() => false)])
+    }
     if (!finished) {
       logger.warn({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: closing remaining connections')
       server.closeAllConnections()
     }
+    stopChecks()
     await pools.close()
     admin.close()
     admin.closeAllConnections()
@@ -63,8 +94,21 @@ export async function startRouter (config: RouterConfig, logger: Logger = create
     port,
     adminPort,
     metrics,
+    health,
+    budget,
     shutdown: () => (stopping ??= stop())
   }
+}
+
+/** Pod state changes become metrics and one log line each. */
+export function watchHealth (health: PodHealth, metrics: RouterMetrics, logger: Logger): void {
+  health.onChange((pod, status, why) => {
+    metrics.podState(pod, status.state)
+    if (status.state === 'ejected') metrics.ejected(pod)
+    const level = status.state === 'up' ? 'info' : 'warn'
+    logger[level]({ pod, state: status.state, ejections: status.ejections, ejectedUntil: status.ejectedUntil || undefined },
+      `gateway pod ${pod} is ${status.state}: ${why}`)
+  })
 }
 
 function listen (server: Server, port: number, host: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { appendFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { isGuildId } from '../routing/guild-id'
 import { strategy, type StrategyName } from '../routing/strategies'
@@ -8,6 +9,8 @@ export interface ReferenceGatewayOptions {
   /** With both set, the gateway refuses guilds it does not own (421). */
   readonly numPods?: number
   readonly strategy?: StrategyName
+  /** Appends `<method> <x-request-id>` per request received, for tests that count deliveries. */
+  readonly requestLog?: string
 }
 
 /**
@@ -25,6 +28,10 @@ export function createReferenceGateway (opts: ReferenceGatewayOptions): Server {
     if (req.url === '/healthz') {
       reply(res, 200, { status: 'ok', ordinal: opts.ordinal })
       return
+    }
+    if (opts.requestLog !== undefined) {
+      // Synchronous on purpose: the line must be on disk even if the process is killed next.
+      appendFileSync(opts.requestLog, `${req.method} ${String(req.headers['x-request-id'])}\n`)
     }
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))

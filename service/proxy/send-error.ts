@@ -6,7 +6,8 @@ import type { RouterError } from '../errors'
  * under way the connection is cut instead: a second status line is impossible
  * and a silently truncated body would look complete.
  */
-export function sendError (res: ServerResponse, error: RouterError, ctx: { pod?: number, requestId?: string } = {}): void {
+export function sendError (res: ServerResponse, error: RouterError,
+  ctx: { pod?: number, requestId?: string, retryAfterMs?: number } = {}): void {
   if (res.headersSent) {
     res.destroy(error)
     return
@@ -22,6 +23,8 @@ export function sendError (res: ServerResponse, error: RouterError, ctx: { pod?:
   }
   if (ctx.pod !== undefined) headers['x-gateway-pod'] = String(ctx.pod)
   if (ctx.requestId !== undefined) headers['x-request-id'] = ctx.requestId
+  // RFC 9110 §10.2.3: whole seconds, rounded up so a client never comes back early.
+  if (ctx.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(ctx.retryAfterMs / 1000)))
   res.writeHead(error.status, headers)
   res.end(body)
 }

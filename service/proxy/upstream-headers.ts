@@ -9,7 +9,8 @@ const OWNED = new Set([
   'x-request-id',
   'x-forwarded-for',
   'x-forwarded-proto',
-  'x-forwarded-host'
+  'x-forwarded-host',
+  'x-gateway-failover'
 ])
 
 const MAX_REQUEST_ID = 200

@@ -14,12 +14,21 @@ export class Cleanup {
 
 export interface Gateways { readonly urls: string[], readonly procs: NodeProcess[] }
 
+/** One reference gateway process; `env` may fix PORT (a restart) or set REQUEST_LOG. */
+export function startGateway (cleanup: Cleanup, ordinal: number, env: Record<string, string> = {}): NodeProcess {
+  const proc = startNode('local/reference-gateway-main.js', { ORDINAL: String(ordinal), PORT: '0', ...env })
+  cleanup.add(() => proc.stop('SIGKILL'))
+  return proc
+}
+
 /** N reference gateway processes; with a strategy they refuse guilds they do not own. */
-export async function startGateways (cleanup: Cleanup, n: number, strategy?: string): Promise<Gateways> {
+export async function startGateways (cleanup: Cleanup, n: number, strategy?: string,
+  envFor: (ordinal: number) => Record<string, string> = () => ({})): Promise<Gateways> {
   const procs = Array.from({ length: n }, (_, ordinal) => startNode('local/reference-gateway-main.js', {
     ORDINAL: String(ordinal),
     PORT: '0',
-    ...(strategy === undefined ? {} : { NUM_GATEWAY_PODS: String(n), ROUTING_STRATEGY: strategy })
+    ...(strategy === undefined ? {} : { NUM_GATEWAY_PODS: String(n), ROUTING_STRATEGY: strategy }),
+    ...envFor(ordinal)
   }))
   for (const p of procs) cleanup.add(() => p.stop())
   const ports = await Promise.all(procs.map(p => p.listening))

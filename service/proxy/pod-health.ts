@@ -1,0 +1,145 @@
+import type { Delivery } from './upstream-failure'
+
+/**
+ * Passive health of each gateway pod, as this router replica has seen it.
+ *
+ * Health never changes who owns a guild — that would make replicas disagree,
+ * since each ejects on its own evidence. It only decides whether a request
+ * for an unreachable owner fails fast (503 with Retry-After) instead of each
+ * one waiting out a connect timeout.
+ *
+ * Only never-sent failures (refused, unresolvable, connect timeout) count:
+ * they prove the pod is unreachable. A gateway that answers, even with 5xx,
+ * is reachable.
+ */
+export type PodState = 'up' | 'ejected' | 'half-open'
+
+export interface EjectionSettings {
+  readonly consecutiveFailures: number
+  readonly baseMs: number
+  readonly maxMs: number
+}
+
+export type Admission =
+  | { readonly kind: 'send' }
+  /** The one request let through to test a pod whose ejection has expired. */
+  | { readonly kind: 'probe' }
+  | { readonly kind: 'reject', readonly retryAfterMs: number }
+
+export interface PodStatus {
+  readonly state: PodState
+  readonly consecutiveFailures: number
+  readonly ejections: number
+  /** Epoch ms; 0 when not ejected. */
+  readonly ejectedUntil: number
+}
+
+interface Slot {
+  state: PodState
+  consecutive: number
+  ejections: number
+  ejectedUntil: number
+  lastEjectedAt: number
+  probeInFlight: boolean
+}
+
+export type StateListener = (pod: number, status: PodStatus, why: string) => void
+
+export class PodHealth {
+  readonly #slots: Slot[]
+  readonly #settings: EjectionSettings
+  readonly #now: () => number
+  readonly #listeners: StateListener[] = []
+
+  constructor (numPods: number, settings: EjectionSettings, now: () => number = Date.now) {
+    this.#settings = settings
+    this.#now = now
+    this.#slots = Array.from({ length: numPods }, () => ({
+      state: 'up', consecutive: 0, ejections: 0, ejectedUntil: 0, lastEjectedAt: 0, probeInFlight: false
+    }))
+  }
+
+  onChange (listener: StateListener): void {
+    this.#listeners.push(listener)
+  }
+
+  admit (pod: number): Admission {
+    const s = this.#slot(pod)
+    if (s.state === 'up') return SEND
+    const now = this.#now()
+    if (s.state === 'ejected') {
+      if (now < s.ejectedUntil) return { kind: 'reject', retryAfterMs: s.ejectedUntil - now }
+      this.#set(pod, 'half-open', 'ejection expired')
+    }
+    if (s.probeInFlight) return { kind: 'reject', retryAfterMs: this.#settings.baseMs }
+    s.probeInFlight = true
+    return PROBE
+  }
+
+  /** The pod answered (any status): it is reachable. */
+  succeeded (pod: number): void {
+    const s = this.#slot(pod)
+    s.consecutive = 0
+    s.probeInFlight = false
+    // A pod that stayed healthy for a full maximum ejection starts over.
+    if (s.ejections > 0 && this.#now() - s.lastEjectedAt > this.#settings.maxMs) s.ejections = 0
+    if (s.state !== 'up') this.#set(pod, 'up', 'answered')
+  }
+
+  failed (pod: number, delivery: Delivery): void {
+    const s = this.#slot(pod)
+    const wasProbe = s.probeInFlight
+    s.probeInFlight = false
+    if (delivery !== 'never-sent') return
+    s.consecutive++
+    if (s.state === 'half-open' && wasProbe) this.#eject(pod, 'probe failed')
+    else if (s.state === 'up' && s.consecutive >= this.#settings.consecutiveFailures) {
+      this.#eject(pod, `${s.consecutive} consecutive connection failures`)
+    }
+  }
+
+  /** An active health check got an answer: bring the pod back now. */
+  answering (pod: number): void {
+    const s = this.#slot(pod)
+    if (s.state === 'up') return
+    s.consecutive = 0
+    s.probeInFlight = false
+    this.#set(pod, 'up', 'health check answered')
+  }
+
+  status (pod: number): PodStatus {
+    const s = this.#slot(pod)
+    return { state: s.state, consecutiveFailures: s.consecutive, ejections: s.ejections, ejectedUntil: s.state === 'up' ? 0 : s.ejectedUntil }
+  }
+
+  get size (): number {
+    return this.#slots.length
+  }
+
+  #eject (pod: number, why: string): void {
+    const s = this.#slot(pod)
+    s.ejections++
+    const now = this.#now()
+    // Each ejection in a row lasts twice as long as the last, up to the cap.
+    const duration = Math.min(this.#settings.maxMs, this.#settings.baseMs * 2 ** (s.ejections - 1))
+    s.ejectedUntil = now + duration
+    s.lastEjectedAt = now
+    s.consecutive = 0
+    this.#set(pod, 'ejected', `${why}; ejected for ${duration} ms`)
+  }
+
+  #set (pod: number, state: PodState, why: string): void {
+    this.#slot(pod).state = state
+    const status = this.status(pod)
+    for (const listener of this.#listeners) listener(pod, status, why)
+  }
+
+  #slot (pod: number): Slot {
+    const s = this.#slots[pod]
+    if (s === undefined) throw new RangeError(`no gateway pod ${pod}`)
+    return s
+  }
+}
+
+const SEND: Admission = { kind: 'send' }
+const PROBE: Admission = { kind: 'probe' }

@@ -1,0 +1,56 @@
+import type { Dispatcher } from 'undici'
+
+export interface Outcome {
+  readonly id: string
+  readonly method: string
+  readonly guildId: string
+  readonly status?: number
+  readonly json?: Record<string, unknown>
+  readonly pod?: string
+  /** The client-side error code when there was no response. */
+  readonly error?: string
+  readonly ms: number
+}
+
+export interface LoadPlan {
+  readonly workers: number
+  /** Both bounds apply: the loop stops at whichever comes first. */
+  readonly maxRequests: number
+  readonly maxMs: number
+  next (i: number): { method: 'GET' | 'POST' | 'PUT', path: string, guildId: string, body?: string }
+}
+
+/**
+ * A bounded closed-loop load: `workers` loops, each sending one request at a
+ * time, until `maxRequests` were sent or `maxMs` passed. Every request gets a
+ * unique x-request-id so gateways' logs can be matched against outcomes.
+ */
+export async function runLoad (target: Dispatcher, plan: LoadPlan, tag = 'load'): Promise<Outcome[]> {
+  const outcomes: Outcome[] = []
+  const start = performance.now()
+  let sent = 0
+  await Promise.all(Array.from({ length: plan.workers }, async () => {
+    while (sent < plan.maxRequests && performance.now() - start < plan.maxMs) {
+      const i = sent++
+      const spec = plan.next(i)
+      const id = `${tag}-${spec.method}-${i}`
+      const t0 = performance.now()
+      try {
+        const res = await target.request({
+          path: spec.path,
+          method: spec.method,
+          headers: { 'x-guild-id': spec.guildId, 'x-request-id': id, 'content-type': 'application/json' },
+          body: spec.body
+        })
+        const text = await res.body.text()
+        let json: Record<string, unknown> | undefined
+        try { json = JSON.parse(text) as Record<string, unknown> } catch { /* not JSON */ }
+        outcomes.push({ id, method: spec.method, guildId: spec.guildId, status: res.statusCode, json, pod: res.headers['x-gateway-pod'] as string | undefined, ms: performance.now() - t0 })
+      } catch (err) {
+        const e = err as { code?: string, cause?: { code?: string } }
+        outcomes.push({ id, method: spec.method, guildId: spec.guildId, error: e.code ?? e.cause?.code ?? String(err), ms: performance.now() - t0 })
+      }
+    }
+  }))
+  return outcomes
+}

@@ -1,0 +1,306 @@
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Client, Pool, request } from 'undici'
+import { seededSnowflakes } from '../../service/routing/snowflakes'
+import { jump, md5Mod } from '../../service/routing/strategies'
+import { guildOwnedBy } from '../helpers/guilds'
+import { runLoad } from '../helpers/load'
+import { Cleanup, scriptedGateway, startGateway, startGateways, startRouterProcess } from '../helpers/topology'
+
+/**
+ * The fault tests: real gateway and router processes on 127.0.0.1, each run
+ * bounded in requests and time.
+ */
+const cleanup = new Cleanup()
+afterEach(() => cleanup.run())
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+function pool (url: string, connections = 8): Pool {
+  const p = new Pool(url, { connections })
+  cleanup.add(() => p.destroy())
+  return p
+}
+
+function deliveries (logs: string[]): Map<string, number> {
+  const seen = new Map<string, number>()
+  for (const file of logs) {
+    if (!existsSync(file)) continue
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const id = line.split(' ')[1]
+      if (id !== undefined) seen.set(id, (seen.get(id) ?? 0) + 1)
+    }
+  }
+  return seen
+}
+
+describe('1. a gateway killed under mixed GET/POST load', () => {
+  it('never delivers a POST twice; every client gets JSON or a clean connection error within the deadline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kill-'))
+    const logs = [0, 1, 2].map(n => join(dir, `gateway-${n}.log`))
+    const gateways = await startGateways(cleanup, 3, 'md5-mod', n => ({ REQUEST_LOG: logs[n] as string }))
+    const router = await startRouterProcess(cleanup, {
+      NUM_GATEWAY_PODS: '3', GATEWAY_URLS: gateways.urls.join(','), REQUEST_DEADLINE_MS: '1000'
+    })
+    const ids = [...seededSnowflakes(600, BigInt(Date.now()))]
+    setTimeout(() => { void gateways.procs[1]?.stop('SIGKILL') }, 600)
+    const outcomes = await runLoad(pool(router.base), {
+      workers: 12,
+      maxRequests: 6000,
+      maxMs: 2500,
+      next: i => ({
+        method: i % 2 === 0 ? 'GET' : 'POST',
+        path: '/interactions',
+        guildId: ids[i % ids.length] as string,
+        body: i % 2 === 0 ? undefined : JSON.stringify({ type: 2, n: i })
+      })
+    }, 'kill')
+
+    const seen = deliveries(logs)
+    const posts = outcomes.filter(o => o.method === 'POST')
+    const duplicated = posts.filter(o => (seen.get(o.id) ?? 0) > 1).map(o => o.id)
+    expect(duplicated).toEqual([])
+    for (const o of outcomes) {
+      // JSON from the gateway or the router, or a connection the router closed.
+      if (o.error === undefined) expect(o.json, `${o.id} ${o.status}`).toBeDefined()
+      expect(o.ms, o.id).toBeLessThan(1000 + 750)
+    }
+    // The kill mattered: pod 1's guilds failed, the others' kept working.
+    const onPod1 = outcomes.filter(o => md5Mod(o.guildId, 3) === 1 && o.status !== undefined && o.status >= 500)
+    expect(onPod1.length).toBeGreaterThan(0)
+    expect(onPod1.every(o => ['bad_gateway', 'gateway_unavailable', 'gateway_timeout'].includes(String(o.json?.error)))).toBe(true)
+    const others = outcomes.filter(o => md5Mod(o.guildId, 3) !== 1)
+    expect(others.every(o => o.status === 200)).toBe(true)
+    // Ownership was never given away: no answer for pod 1's guilds came from another pod.
+    expect(outcomes.filter(o => md5Mod(o.guildId, 3) === 1 && o.status === 200 && o.pod !== '1')).toEqual([])
+  })
+})
+
+describe('2. a gateway restarted', () => {
+  it('serves its guilds again within a second of answering (active checks on)', async () => {
+    const gateways = await startGateways(cleanup, 3)
+    const router = await startRouterProcess(cleanup, {
+      NUM_GATEWAY_PODS: '3',
+      GATEWAY_URLS: gateways.urls.join(','),
+      HEALTH_CHECK_PATH: '/healthz',
+      HEALTH_CHECK_INTERVAL_MS: '100',
+      // Long enough that only the active check can explain a quick return.
+      EJECT_BASE_MS: '20000',
+      EJECT_MAX_MS: '20000'
+    })
+    const guild = guildOwnedBy(1, 3)
+    const port = new URL(gateways.urls[1] as string).port
+    await gateways.procs[1]?.stop('SIGKILL')
+
+    let ejected = false
+    for (let i = 0; i < 20 && !ejected; i++) {
+      const res = await request(`${router.base}/guilds/${guild}`)
+      const body = await res.body.json() as { error?: string, message?: string }
+      expect(res.statusCode).toBe(503)
+      expect(res.headers['retry-after']).toMatch(/^\d+$/)
+      ejected = body.message?.includes('ejected') === true
+    }
+    expect(ejected).toBe(true)
+    const metrics = await (await request(`${router.admin}/metrics`)).body.text()
+    expect(metrics).toMatch(/guild_router_pod_state\{pod="1",state="ejected"\} 1/)
+    expect(metrics).toMatch(/guild_router_ejections_total\{pod="1"\} 1/)
+
+    const restarted = startGateway(cleanup, 1, { PORT: port })
+    await restarted.listening
+    const answeredAt = performance.now()
+    let servedAfter = Number.POSITIVE_INFINITY
+    while (performance.now() - answeredAt < 3000) {
+      const res = await request(`${router.base}/guilds/${guild}`)
+      await res.body.dump()
+      if (res.statusCode === 200) { servedAfter = performance.now() - answeredAt; break }
+      await sleep(20)
+    }
+    expect(servedAfter).toBeLessThan(1000)
+  })
+})
+
+describe('3. a gateway that resets mid-response', () => {
+  it('gives the client a broken connection, not a short 200, and is not retried', async () => {
+    let hits = 0
+    const gateway = await scriptedGateway(cleanup, (_req, res) => {
+      hits++
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+      res.write('{"partial":')
+      setTimeout(() => res.socket?.destroy(), 20)
+    })
+    const router = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url })
+    const res = await request(`${router.base}/guilds/1`)
+    expect(res.statusCode).toBe(200)
+    await expect(res.body.text()).rejects.toThrow()
+    expect(hits).toBe(1)
+  })
+})
+
+describe('4. a gateway that stalls', () => {
+  it('answers 504 gateway_timeout at the deadline', async () => {
+    const gateway = await scriptedGateway(cleanup, () => { /* never answers */ })
+    const router = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url, REQUEST_DEADLINE_MS: '600' })
+    const t0 = performance.now()
+    const res = await request(`${router.base}/guilds/1`)
+    const elapsed = performance.now() - t0
+    expect(res.statusCode).toBe(504)
+    expect(await res.body.json()).toMatchObject({ error: 'gateway_timeout' })
+    expect(elapsed).toBeGreaterThanOrEqual(550)
+    expect(elapsed).toBeLessThan(600 + 750)
+  })
+})
+
+describe('5. a gateway answering 503 with Retry-After', () => {
+  it('idempotent requests are retried after it; POSTs are not', async () => {
+    const seen = new Map<string, number>()
+    const gateway = await scriptedGateway(cleanup, (req, res) => {
+      const id = String(req.headers['x-request-id'])
+      const n = (seen.get(id) ?? 0) + 1
+      seen.set(id, n)
+      req.resume()
+      req.on('end', () => {
+        if (n === 1) {
+          res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/json' })
+          res.end('{"error":"warming_up"}')
+        } else {
+          res.end('{"ok":true}')
+        }
+      })
+    })
+    const router = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url, REQUEST_DEADLINE_MS: '2500' })
+
+    for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+      const t0 = performance.now()
+      const res = await request(`${router.base}/guilds/1`, { method, headers: { 'x-request-id': `ra-${method}` }, body: method === 'PUT' ? '{}' : undefined })
+      expect(res.statusCode, method).toBe(200)
+      expect(await res.body.json()).toEqual({ ok: true })
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(950)
+      expect(seen.get(`ra-${method}`)).toBe(2)
+    }
+
+    const post = await request(`${router.base}/guilds/1`, { method: 'POST', headers: { 'x-request-id': 'ra-POST' }, body: '{"a":1}' })
+    expect(post.statusCode).toBe(503) // the gateway's own answer, passed through
+    expect(post.headers['retry-after']).toBe('1')
+    expect(await post.body.json()).toEqual({ error: 'warming_up' })
+    expect(seen.get('ra-POST')).toBe(1)
+  })
+
+  it('a Retry-After past the deadline is passed through rather than waited on', async () => {
+    const gateway = await scriptedGateway(cleanup, (_req, res) => {
+      res.writeHead(503, { 'retry-after': '30', 'content-type': 'application/json' })
+      res.end('{"error":"maintenance"}')
+    })
+    const router = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url })
+    const t0 = performance.now()
+    const res = await request(`${router.base}/guilds/1`)
+    expect(res.statusCode).toBe(503)
+    expect(res.headers['retry-after']).toBe('30')
+    await res.body.dump()
+    expect(performance.now() - t0).toBeLessThan(1000)
+  })
+})
+
+describe('6. a template URL whose host does not resolve', () => {
+  it('behaves as a pod that is not ready: 503 with Retry-After, and the router keeps running', async () => {
+    const router = await startRouterProcess(cleanup, {
+      NUM_GATEWAY_PODS: '2', GATEWAY_URL_TEMPLATE: 'http://gateway-{ordinal}.gateway-internal.invalid:3000'
+    })
+    for (let i = 0; i < 10; i++) {
+      const res = await request(`${router.base}/guilds/${guildOwnedBy(i % 2, 2)}`)
+      expect(res.statusCode).toBe(503)
+      expect(res.headers['retry-after']).toMatch(/^\d+$/)
+      expect(await res.body.json()).toMatchObject({ error: 'gateway_unavailable' })
+    }
+    expect((await request(`${router.admin}/healthz`)).statusCode).toBe(200)
+    expect(router.proc.child.exitCode).toBeNull()
+    const logs = router.proc.lines.map(l => JSON.parse(l) as Record<string, unknown>)
+    expect(logs.some(l => l.state === 'ejected')).toBe(true)
+  })
+})
+
+describe('7. the router sent SIGTERM under load', () => {
+  it('fails none of the requests it accepted, then exits 0', async () => {
+    // Slow answers keep requests in flight across the moment the listener closes.
+    const gateway = await scriptedGateway(cleanup, (req, res) => {
+      req.resume()
+      setTimeout(() => res.end('{"ok":true}'), 250)
+    })
+    const router = await startRouterProcess(cleanup, {
+      NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url, DRAIN_DELAY_MS: '600', SHUTDOWN_TIMEOUT_MS: '3000'
+    })
+    const exited = once(router.proc.child, 'exit')
+    setTimeout(() => router.proc.child.kill('SIGTERM'), 300)
+    let readyDuringDrain: number | undefined
+    setTimeout(() => {
+      void request(`${router.admin}/readyz`).then(r => { readyDuringDrain = r.statusCode; return r.body.dump() }).catch(() => {})
+    }, 400)
+    // As in a cluster: clients keep coming during the drain delay (endpoints
+    // lag the readiness change), then stop before the listener closes at
+    // 300 + 600 ms. Requests sent up to 850 ms are still in flight then.
+    const outcomes = await runLoad(pool(router.base, 16), {
+      workers: 16,
+      maxRequests: 2000,
+      maxMs: 850,
+      next: i => ({ method: i % 2 === 0 ? 'GET' : 'POST', path: '/interactions', guildId: '81384788765712384', body: i % 2 === 0 ? undefined : '{}' })
+    }, 'term')
+    const [code] = await exited as [number]
+
+    expect(readyDuringDrain).toBe(503)
+    expect(code).toBe(0)
+    expect(outcomes.length).toBeGreaterThan(40)
+    expect(outcomes.filter(o => o.status !== 200)).toEqual([])
+    const lastSent = Math.max(...outcomes.map(o => o.ms))
+    expect(lastSent).toBeGreaterThan(200) // requests really were in flight
+  })
+
+  it('refuses new connections once the drain is over, and never resets an accepted request', async () => {
+    const gateway = await scriptedGateway(cleanup, (req, res) => { req.resume(); setTimeout(() => res.end('{}'), 20) })
+    const router = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url, DRAIN_DELAY_MS: '200' })
+    const exited = once(router.proc.child, 'exit')
+    const fresh = (): Client => { const c = new Client(router.base); cleanup.add(() => c.destroy()); return c }
+    const slow = fresh().request({ path: '/guilds/1', method: 'GET' }).then(async r => { await r.body.dump(); return r.statusCode }, (e: unknown) => e)
+    await sleep(50) // connected and sent before the signal
+    router.proc.child.kill('SIGTERM')
+    await sleep(500)
+    // A new connection after the drain is refused: never accepted, so never half-served.
+    await expect(fresh().request({ path: '/guilds/1', method: 'GET' })).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    expect(await slow).toBe(200)
+    expect((await exited)[0]).toBe(0)
+  })
+})
+
+describe('8. a rollout during a rescale: routers with N=3 and N=4 side by side', () => {
+  it('agree on guilds that stay; for a guild that moves, the old router reaches the old owner, which refuses it (421)', async () => {
+    // The gateways already run with N=4 (the StatefulSet scaled first), jump hashing.
+    const gateways = await startGateways(cleanup, 4, 'jump')
+    const [old, fresh] = await Promise.all([
+      startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '3', GATEWAY_URLS: gateways.urls.slice(0, 3).join(','), ROUTING_STRATEGY: 'jump' }),
+      startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '4', GATEWAY_URLS: gateways.urls.join(','), ROUTING_STRATEGY: 'jump' })
+    ])
+    let moved = 0
+    for (const guild of seededSnowflakes(200, 5n)) {
+      const before = jump(guild, 3)
+      const after = jump(guild, 4)
+      const viaOld = await request(`${old.base}/guilds/${guild}`)
+      const viaNew = await request(`${fresh.base}/guilds/${guild}`)
+      const oldBody = await viaOld.body.json() as { error?: string }
+      await viaNew.body.dump()
+      expect(viaNew.statusCode).toBe(200)
+      expect(viaNew.headers['x-gateway-pod']).toBe(String(after))
+      expect(viaOld.headers['x-gateway-pod']).toBe(String(before))
+      if (before === after) {
+        expect(viaOld.statusCode).toBe(200)
+      } else {
+        moved++
+        expect(after).toBe(3) // jump only ever moves guilds onto the new pod
+        expect(viaOld.statusCode).toBe(421)
+        expect(oldBody.error).toBe('not_owner')
+      }
+    }
+    expect(moved).toBeGreaterThan(20)
+    expect(moved).toBeLessThan(90)
+  })
+})
