@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi'
 import { AppNamespace } from './app-namespace'
 import { GatewayCluster } from './gateway-cluster'
 import { GuildRouter } from './guild-router'
+import { RouterDashboard } from './router-dashboard'
 import { parseStackConfig } from './stack-config'
 
 /**
@@ -32,6 +33,10 @@ const router = new GuildRouter('router', {
   routingStrategy: config.routingStrategy,
   ...config.router
 })
+
+if (config.grafanaDashboard.enabled) {
+  new RouterDashboard('dashboard', { namespace: config.grafanaDashboard.namespace ?? namespace.name }) // eslint-disable-line no-new
+}
 
 export const gatewayCount = gateways.replicas
 export const gatewayPodUrls = gateways.podUrls(config.clusterDomain)

@@ -45,6 +45,8 @@ export interface StackConfig {
     readonly resources: Resources
   }
   readonly clusterDomain: string
+  /** Ship the Grafana dashboard as a sidecar-labelled ConfigMap, into this namespace. */
+  readonly grafanaDashboard: { readonly enabled: boolean, readonly namespace: string | undefined }
 }
 
 export class StackConfigError extends Error {
@@ -102,6 +104,10 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
       }
     },
     clusterDomain: r.matching('clusterDomain', /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS domain such as cluster.local'),
+    grafanaDashboard: {
+      enabled: r.boolean('grafanaDashboard'),
+      namespace: r.optional('grafanaDashboardNamespace')
+    }
   }
   if (config.router.minReplicas > config.router.maxReplicas) {
     throw new StackConfigError('routerMinReplicas',

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'gateway_timeout'
   | 'not_found'
   | 'internal_error'
+  | 'invalid_request'
 
 export class RouterError extends Error {
   readonly code: ErrorCode

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { PodState } from './proxy/pod-health'
+import { RecentTraffic } from './recent-traffic'
 
 /**
  * The router's Prometheus metrics, on a registry of its own so several routers
@@ -9,6 +10,8 @@ import type { PodState } from './proxy/pod-health'
  */
 export interface RouterMetrics {
   readonly registry: Registry
+  /** The last minute per pod, for the status page. */
+  readonly recent: RecentTraffic
   /** A request answered, by the gateway or by the router; pod -1 = no pod chosen. */
   observe (pod: number, status: number, seconds: number): void
   upstreamError (pod: number, code: string): void
@@ -95,9 +98,13 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
     }
   })
 
+  const recent = new RecentTraffic(numPods)
+
   return {
     registry,
+    recent,
     observe (pod, status, seconds) {
+      recent.record(pod, status, seconds)
       const slot = perPod[pod + 1]
       if (slot === undefined) return
       slot.classes[Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1]?.inc()

@@ -54,7 +54,7 @@ export async function startRouter (config: RouterConfig, logger: Logger = create
     if (draining) res.shouldKeepAlive = false
     proxy(req, res)
   })
-  const admin = createServer(createAdminApp(config, metrics, { ready: () => !draining }))
+  const admin = createServer(createAdminApp({ config, metrics, health, budget, ready: () => !draining }))
 
   await Promise.all([listen(server, config.port, config.host), listen(admin, config.adminPort, config.host)])
   const port = (server.address() as AddressInfo).port

@@ -211,7 +211,16 @@ export function createForwarder (deps: ForwarderDeps): Forward {
       clearTimeout(retryTimer)
       releaseRetrySlot()
       budget.requestEnded()
-      metrics?.observe(pod, status, (performance.now() - started) / 1000)
+      const seconds = (performance.now() - started) / 1000
+      metrics?.observe(pod, status, seconds)
+      // The access log is debug-level: at 10k req/s a line per request is the
+      // dominant cost. Failure decisions are logged above, at warn.
+      if (logger?.isLevelEnabled('debug') === true) {
+        logger.debug({
+          requestId, guildId, method, owner, pod, status, durationMs: Math.round(seconds * 1e4) / 10, attempts,
+          failureClass: lastFailure?.delivery, code: lastFailure?.error.code
+        }, 'request')
+      }
     }
 
     function releaseRetrySlot (): void {

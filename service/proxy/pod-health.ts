@@ -32,6 +32,8 @@ export interface PodStatus {
   readonly ejections: number
   /** Epoch ms; 0 when not ejected. */
   readonly ejectedUntil: number
+  /** Epoch ms of the latest ejection; 0 while up. */
+  readonly ejectedAt: number
 }
 
 interface Slot {
@@ -109,7 +111,14 @@ export class PodHealth {
 
   status (pod: number): PodStatus {
     const s = this.#slot(pod)
-    return { state: s.state, consecutiveFailures: s.consecutive, ejections: s.ejections, ejectedUntil: s.state === 'up' ? 0 : s.ejectedUntil }
+    const up = s.state === 'up'
+    return {
+      state: s.state,
+      consecutiveFailures: s.consecutive,
+      ejections: s.ejections,
+      ejectedUntil: up ? 0 : s.ejectedUntil,
+      ejectedAt: up ? 0 : s.lastEjectedAt
+    }
   }
 
   get size (): number {

@@ -174,6 +174,19 @@ describe('wiring', () => {
   })
 })
 
+describe('the Grafana dashboard', () => {
+  it('is shipped as a ConfigMap for the Grafana sidecar only when asked for', async () => {
+    const off = await runProgram(stackConfig())
+    expect(off.resources.filter(r => r.type === 'kubernetes:core/v1:ConfigMap')).toHaveLength(0)
+    const on = await runProgram(stackConfig('staging', { grafanaDashboard: 'true', grafanaDashboardNamespace: 'monitoring' }))
+    const cm = on.one('kubernetes:core/v1:ConfigMap').inputs
+    expect(cm.metadata).toMatchObject({ namespace: 'monitoring', labels: { grafana_dashboard: '1' } })
+    const dashboard = JSON.parse(cm.data['guild-router.json'] as string) as { uid: string, panels: unknown[] }
+    expect(dashboard.uid).toBe('guild-router')
+    expect(dashboard.panels.length).toBeGreaterThan(5)
+  })
+})
+
 describe('bad configuration fails before anything is created, naming the key', () => {
   it.each([
     [{ routerMinReplicas: '5', routerMaxReplicas: '3' }, 'guild-router:routerMinReplicas (5) must not exceed guild-router:routerMaxReplicas (3)'],

@@ -1,0 +1,65 @@
+import type { RouterConfig } from '../config'
+import type { RouterMetrics } from '../metrics'
+import type { PodHealth, PodState } from '../proxy/pod-health'
+import type { RetryBudget } from '../proxy/retry-budget'
+
+export interface PodRow {
+  readonly pod: number
+  readonly url: string
+  readonly state: PodState
+  /** ISO time the ejection ends, while ejected or half-open. */
+  readonly ejectedUntil: string | null
+  /** ISO time of the ejection, while ejected or half-open. */
+  readonly ejectedSince: string | null
+  readonly consecutiveFailures: number
+  readonly ejections: number
+  readonly requests: number
+  readonly errors: number
+  readonly errorRate: number
+  readonly p99Ms: number | null
+}
+
+export interface RouterStatus {
+  readonly strategy: string
+  readonly numPods: number
+  readonly failover: string
+  readonly draining: boolean
+  readonly generatedAt: string
+  readonly pods: readonly PodRow[]
+  readonly retryBudget: { readonly requestsInFlight: number, readonly retriesInFlight: number, readonly limit: number, readonly exhausted: number }
+}
+
+export interface StatusSources {
+  readonly config: RouterConfig
+  readonly metrics: RouterMetrics
+  readonly health: PodHealth
+  readonly budget: RetryBudget
+  readonly draining: () => boolean
+}
+
+/** What the on-call engineer asks first, in one object: the status page and `/status` serve it. */
+export function routerStatus (src: StatusSources): RouterStatus {
+  const pods = src.config.gatewayUrls.map((url, pod): PodRow => {
+    const health = src.health.status(pod)
+    const traffic = src.metrics.recent.snapshot(pod)
+    return {
+      pod,
+      url,
+      state: health.state,
+      ejectedUntil: health.ejectedUntil === 0 ? null : new Date(health.ejectedUntil).toISOString(),
+      ejectedSince: health.ejectedAt === 0 ? null : new Date(health.ejectedAt).toISOString(),
+      consecutiveFailures: health.consecutiveFailures,
+      ejections: health.ejections,
+      ...traffic
+    }
+  })
+  return {
+    strategy: src.config.strategy,
+    numPods: src.config.numGatewayPods,
+    failover: src.config.failover,
+    draining: src.draining(),
+    generatedAt: new Date().toISOString(),
+    pods,
+    retryBudget: src.budget.snapshot()
+  }
+}

@@ -1,0 +1,114 @@
+/// <reference lib="dom" />
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { request } from 'undici'
+import { REFRESH_MS } from '../../service/admin/status-page'
+import { md5Mod } from '../../service/routing/strategies'
+import { guildOwnedBy } from '../helpers/guilds'
+import { Cleanup, startGateways, startRouterProcess, type Gateways, type RouterProcess } from '../helpers/topology'
+
+/**
+ * The status page in a real headless browser: Chromium from Debian's
+ * package, driven by playwright-core. `UPDATE_SCREENSHOTS=1` refreshes the
+ * picture in docs/.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const cleanup = new Cleanup()
+let browser: Browser
+let router: RouterProcess
+let gateways: Gateways
+
+beforeAll(async () => {
+  gateways = await startGateways(cleanup, 3, 'md5-mod')
+  router = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '3', GATEWAY_URLS: gateways.urls.join(',') })
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync']
+  })
+  cleanup.add(() => browser.close())
+  // Some traffic, so the table has numbers in it.
+  for (let i = 0; i < 60; i++) await (await request(`${router.base}/guilds/${guildOwnedBy(i % 3, 3, 'md5-mod', BigInt(i + 1))}`)).body.dump()
+})
+afterAll(() => cleanup.run())
+
+describe('the status page', () => {
+  it('loads without console errors, looks up a guild like /route does, previews a rescale, and shows a stopped gateway ejected', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
+    const problems: string[] = []
+    page.on('console', msg => { if (msg.type() === 'error') problems.push(msg.text()) })
+    page.on('pageerror', err => problems.push(err.message))
+    await page.goto(`${router.admin}/`)
+    expect(await page.title()).toBe('guild-router status')
+    expect(await page.locator('#strategy').textContent()).toBe('md5-mod')
+    expect(await page.locator('#pods tr').count()).toBe(3)
+
+    const guild = '81384788765712384'
+    const route = await (await request(`${router.admin}/route/${guild}`)).body.json() as { pod: number, url: string }
+    await page.fill('#guild', guild)
+    await page.click('#lookup button')
+    await page.waitForFunction(() => document.getElementById('lookup-result')?.dataset.pod !== undefined)
+    expect(await page.locator('#lookup-result').getAttribute('data-pod')).toBe(String(route.pod))
+    expect(await page.locator('#lookup-result').textContent()).toBe(`guild ${guild} → pod ${route.pod} (${route.url})`)
+    expect(route.pod).toBe(md5Mod(guild, 3))
+
+    await page.fill('#plan-from', '3')
+    await page.fill('#plan-to', '4')
+    await page.click('#plan button')
+    await page.waitForFunction(() => (document.getElementById('plan-result')?.textContent ?? '') !== '')
+    expect(await page.locator('#plan-result').textContent()).toMatch(/^\d+ of 20000 sample guilds move \(7\d\.\d%, least possible 25\.0%\)/)
+
+    // Stop pod 2; traffic for its guilds makes this router eject it.
+    await gateways.procs[2]?.stop('SIGKILL')
+    const victim = guildOwnedBy(2, 3)
+    for (let i = 0; i < 3; i++) await (await request(`${router.base}/guilds/${victim}`)).body.dump()
+    await page.waitForFunction(
+      () => (document.querySelector('#pods tr[data-pod="2"] td.state')?.textContent ?? '').startsWith('ejected until'),
+      undefined, { timeout: REFRESH_MS + 1500 })
+    expect(await page.locator('#pods tr[data-pod="0"] td.state').textContent()).toBe('up')
+
+    const shot = process.env.UPDATE_SCREENSHOTS === '1'
+      ? join(__dirname, '..', '..', 'docs', 'status-page.png')
+      : join(mkdtempSync(join(tmpdir(), 'status-')), 'status-page.png')
+    await page.screenshot({ path: shot, fullPage: true })
+    expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG')
+    expect(problems).toEqual([])
+  })
+
+  it('escapes a guild id from the query string instead of running it', async () => {
+    const page = await browser.newPage()
+    let dialogs = 0
+    page.on('dialog', d => { dialogs++; void d.dismiss() })
+    const payload = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    const res = await page.goto(`${router.admin}/?guild=${encodeURIComponent(payload)}`)
+    expect(res?.headers()['content-security-policy']).toContain("script-src 'nonce-")
+    expect(await page.locator('#lookup-result').textContent()).toContain(payload)
+    expect(await page.locator('#guild').inputValue()).toBe(payload)
+    expect(await page.locator('img').count()).toBe(0)
+    expect(dialogs).toBe(0)
+  })
+})
+
+describe('the Grafana dashboard', () => {
+  it('is valid JSON and queries only metrics the router exports', async () => {
+    const dashboard = JSON.parse(readFileSync(join(__dirname, '..', '..', 'infra', 'dashboards', 'guild-router.json'), 'utf8')) as {
+      panels: Array<{ title: string, targets: Array<{ expr: string }> }>
+    }
+    const exported = await (await request(`${router.admin}/metrics`)).body.text()
+    const names = new Set([...exported.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>
+      type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name as string]))
+    const queried = dashboard.panels.flatMap(p => p.targets.flatMap(t => [...t.expr.matchAll(/\bguild_router_[a-z0-9_]+/g)].map(m => m[0])))
+    expect(queried.length).toBeGreaterThan(8)
+    for (const title of ['Requests per second, by owner pod', 'Latency percentiles', 'Retries, by reason', 'Ejections, by pod']) {
+      expect(dashboard.panels.map(p => p.title)).toContain(title)
+    }
+    expect(queried.filter(name => !names.has(name))).toEqual([])
+    expect(queried).toEqual(expect.arrayContaining([
+      'guild_router_requests_total', 'guild_router_request_duration_seconds_bucket', 'guild_router_retries_total',
+      'guild_router_ejections_total', 'guild_router_retry_budget_exhausted_total', 'guild_router_pod_state'
+    ]))
+  })
+})
