@@ -17,7 +17,10 @@ async function main (): Promise<void> {
   }
   const logger = createLogger(config.logLevel)
   const router = await startRouter(config, logger)
-  logger.info({
+  // The start-up line is printed at any level but silent: supervisors and
+  // scripts read the bound ports from it.
+  const startup = config.logLevel === 'silent' ? logger : logger.child({}, { level: 'info' })
+  startup.info({
     port: router.port,
     adminPort: router.adminPort,
     strategy: config.strategy,
