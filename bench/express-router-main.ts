@@ -17,4 +17,5 @@ const server = app.listen(config.port, config.host, () => {
   const { port } = server.address() as AddressInfo
   process.stdout.write(`${JSON.stringify({ msg: 'listening', port })}\n`)
 })
+process.once('SIGINT', () => process.exit(0))
 process.once('SIGTERM', () => process.exit(0))

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kube-scheduler and KWOK from
+# Installs etcd from Debian, and builds kube-apiserver, kube-controller-manager,
+# kube-scheduler and KWOK from
 # their Go modules into a cache outside the repository, keyed by version, and
 # reuses them when present. Prints the directory that holds the binaries.
 #
@@ -14,6 +15,15 @@ CACHE="${GUILD_ROUTER_TOOLCHAIN:-${XDG_CACHE_HOME:-$HOME/.cache}/guild-router-to
 OUT="$CACHE/k8s-v$K8S_VERSION-kwok-v$KWOK_VERSION"
 export PATH="$PATH:/usr/local/go/bin"
 
+log() { printf '[control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# etcd comes from Debian's package.
+if ! command -v etcd >/dev/null; then
+  log "installing etcd-server from Debian"
+  if [ "$(id -u)" -ne 0 ]; then echo "build-control-plane: etcd missing; install Debian's etcd-server" >&2; exit 1; fi
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >&2
+fi
+
 if [ -x "$OUT/kube-apiserver" ] && [ -x "$OUT/kube-controller-manager" ] && [ -x "$OUT/kube-scheduler" ] && [ -x "$OUT/kwok" ]; then
   echo "$OUT"
   exit 0
@@ -24,8 +34,6 @@ work="$CACHE/wrapper-k8s-v$K8S_VERSION"
 mkdir -p "$work" "$OUT.partial"
 cd "$work"
 minor="${K8S_VERSION#*.}"; staging="v0.${minor}"   # 1.36.1 -> v0.36.1
-
-log() { printf '[control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 if [ ! -f go.mod ]; then
   log "wrapper module for k8s.io/kubernetes v$K8S_VERSION (staging modules at $staging)"

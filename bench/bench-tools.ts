@@ -1,0 +1,118 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+
+/** Shared plumbing for the benchmark scripts: tools, cores, ports, wrk, RSS. */
+
+export const ROOT = join(__dirname, '..', '..')
+
+/** Installs Debian's nginx, HAProxy and wrk when missing (root only), never starting their services. */
+export function ensureTools (): void {
+  const missing = [['nginx', 'nginx-light'], ['haproxy', 'haproxy'], ['wrk', 'wrk']]
+    .filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin as string}`]).status !== 0).map(([, pkg]) => pkg as string)
+  if (missing.length === 0) return
+  if (process.getuid?.() !== 0) throw new Error(`missing ${missing.join(', ')}: install them with apt-get (needs root)`)
+  process.stdout.write(`installing ${missing.join(', ')} from Debian…\n`)
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' })
+  execFileSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+export function pin (pid: number, core: string): void {
+  // -a: every thread of the process, including ones started later by Node's pools.
+  execFileSync('taskset', ['-a', '-pc', core, String(pid)], { stdio: 'ignore' })
+}
+
+export async function waitForPort (port: number, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>(resolve => {
+      const s = require('node:net').connect(port, '127.0.0.1') as import('node:net').Socket
+      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  throw new Error(`nothing listened on 127.0.0.1:${port} within ${ms} ms`)
+}
+
+export function startProcess (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-2000) })
+  child.once('exit', code => { if (code !== 0 && code !== null) process.stderr.write(`${cmd} exited ${code}: ${stderr}\n`) })
+  return child
+}
+
+export async function stopProcess (child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  await Promise.race([exited, new Promise(resolve => setTimeout(resolve, 3000))])
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+}
+
+export interface WrkResult { readonly rps: number, readonly p50Ms: number, readonly p99Ms: number }
+
+/** wrk on `core`: one thread, `connections` connections, the guild-id workload script. */
+export function wrk (url: string, connections: number, seconds: number, core: string): WrkResult {
+  const out = spawnSync('taskset', ['-c', core, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency',
+    '-s', join(ROOT, 'bench', 'guild-workload.lua'), url], { encoding: 'utf8' })
+  if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr}`)
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out.stdout)
+  if (errors !== null) throw new Error(`${url}: ${errors[1]} non-2xx responses under load`)
+  return {
+    rps: Number(/Requests\/sec:\s+([0-9.]+)/.exec(out.stdout)?.[1]),
+    p50Ms: toMs(/ 50%\s+(\S+)/.exec(out.stdout)?.[1]),
+    p99Ms: toMs(/ 99%\s+(\S+)/.exec(out.stdout)?.[1])
+  }
+}
+
+function toMs (text: string | undefined): number {
+  const m = /^([0-9.]+)(us|ms|s)$/.exec(text ?? '')
+  if (m === null) return Number.NaN
+  const v = Number(m[1])
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v
+}
+
+/** Peak resident memory (VmHWM) of the given processes, in MiB. */
+export function peakRssMiB (pids: number[]): number {
+  let kib = 0
+  for (const pid of pids) {
+    const file = `/proc/${pid}/status`
+    if (!existsSync(file)) continue
+    kib += Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(file, 'utf8'))?.[1] ?? 0)
+  }
+  return kib / 1024
+}
+
+/** Child pids (nginx's workers). */
+export function childPids (pid: number): number[] {
+  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+  return out.stdout.split('\n').filter(Boolean).map(Number)
+}
+
+export function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+
+export function machine (): string {
+  const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown CPU'
+  const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor\s*:/gm)?.length ?? 0
+  const memGiB = Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024
+  return `${cpu}, ${cores} cores, ${memGiB.toFixed(0)} GiB, Node ${process.version}`
+}

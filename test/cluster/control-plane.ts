@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { Agent, request } from 'undici'
+
+/**
+ * A real Kubernetes control plane on loopback, for tests: etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler and KWOK (fake nodes whose pods
+ * become Ready without running). Every process logs to a file in `dir`, and
+ * `stop()` ends them all whatever state they are in.
+ */
+export interface ControlPlane {
+  readonly kubeconfig: string
+  readonly server: string
+  stop (): Promise<void>
+}
+
+async function freePort (): Promise<number> {
+  const s = createServer()
+  s.listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const { port } = s.address() as { port: number }
+  s.close()
+  await once(s, 'close')
+  return port
+}
+
+export async function startControlPlane (bin: string, etcd: string, dir: string): Promise<ControlPlane> {
+  mkdirSync(dir, { recursive: true })
+  const children: ChildProcess[] = []
+  const run = (name: string, cmd: string, args: string[]): void => {
+    const log = createWriteStream(join(dir, `${name}.log`))
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout?.pipe(log)
+    child.stderr?.pipe(log)
+    children.push(child)
+  }
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.reverse().map(async child => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = once(child, 'exit')
+      child.kill('SIGTERM')
+      await Promise.race([exited, new Promise(resolve => setTimeout(resolve, 5000))])
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }))
+  }
+
+  try {
+    const [etcdPort, peerPort, apiPort, cmPort, schedPort, kwokPort] = await Promise.all(Array.from({ length: 6 }, freePort))
+    run('etcd', etcd, [
+      '--data-dir', join(dir, 'etcd'), '--name', 'test',
+      '--listen-client-urls', `http://127.0.0.1:${etcdPort}`, '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`,
+      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster', `test=http://127.0.0.1:${peerPort}`
+    ])
+
+    // Service-account signing keys and a static admin token: no CA to manage.
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }))
+    writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }))
+    const token = randomBytes(24).toString('hex')
+    writeFileSync(join(dir, 'tokens.csv'), `${token},admin,admin,"system:masters"\n`)
+    const server = `https://127.0.0.1:${apiPort}`
+    const kubeconfig = join(dir, 'kubeconfig')
+    writeFileSync(kubeconfig, `apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: { server: "${server}", insecure-skip-tls-verify: true }
+users:
+- name: admin
+  user: { token: "${token}" }
+contexts:
+- name: local
+  context: { cluster: local, user: admin }
+current-context: local
+`)
+
+    run('kube-apiserver', join(bin, 'kube-apiserver'), [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`, `--cert-dir=${join(dir, 'certs')}`, '--service-cluster-ip-range=10.96.0.0/16',
+      '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`, `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC', '--allow-privileged=false'
+    ])
+    await waitReady(`${server}/readyz`, token, 120_000)
+
+    run('kube-controller-manager', join(bin, 'kube-controller-manager'), [
+      `--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${cmPort}`,
+      `--service-account-private-key-file=${join(dir, 'sa.key')}`, '--use-service-account-credentials=false',
+      `--root-ca-file=${join(dir, 'certs', 'apiserver.crt')}`,
+      // Fake nodes send no heartbeats: without this the node lifecycle
+      // controller would mark them unreachable and their pods not Ready.
+      '--controllers=*,-node-lifecycle-controller',
+      // The HPA has no metrics API here: keep it from retrying in a tight loop.
+      '--horizontal-pod-autoscaler-sync-period=5s'
+    ])
+    run('kube-scheduler', join(bin, 'kube-scheduler'), [
+      `--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`
+    ])
+    run('kwok', join(bin, 'kwok'), [
+      `--config=${join(__dirname, 'kwok-stages.yaml')}`, `--kubeconfig=${kubeconfig}`, '--manage-nodes-with-label-selector=type=kwok', `--server-address=127.0.0.1:${kwokPort}`,
+      '--node-ip=10.0.0.1', '--cidr=10.0.0.0/24'
+    ])
+    return { kubeconfig, server, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+async function waitReady (url: string, token: string, ms: number): Promise<void> {
+  const dispatcher = new Agent({ connect: { rejectUnauthorized: false } })
+  const until = Date.now() + ms
+  let last = ''
+  try {
+    while (Date.now() < until) {
+      try {
+        const res = await request(url, { headers: { authorization: `Bearer ${token}` }, dispatcher })
+        last = `${res.statusCode} ${await res.body.text()}`
+        if (res.statusCode === 200) return
+      } catch (err) {
+        last = String(err)
+      }
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    throw new Error(`kube-apiserver not ready after ${ms} ms: ${last.slice(0, 300)}`)
+  } finally {
+    await dispatcher.close()
+  }
+}
