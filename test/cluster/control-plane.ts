@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
+import { freePort } from '../../bench/bench-tools'
 
 /**
  * A real Kubernetes control plane on loopback, for tests: etcd, kube-apiserver,
@@ -16,16 +16,6 @@ export interface ControlPlane {
   readonly kubeconfig: string
   readonly server: string
   stop (): Promise<void>
-}
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  s.listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const { port } = s.address() as { port: number }
-  s.close()
-  await once(s, 'close')
-  return port
 }
 
 export async function startControlPlane (bin: string, etcd: string, dir: string): Promise<ControlPlane> {
