@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
 
 /** Shared plumbing for the benchmark scripts: tools, cores, ports, wrk, RSS. */
@@ -38,7 +38,7 @@ export async function waitForPort (port: number, ms = 10_000): Promise<void> {
   const until = Date.now() + ms
   while (Date.now() < until) {
     const ok = await new Promise<boolean>(resolve => {
-      const s = require('node:net').connect(port, '127.0.0.1') as import('node:net').Socket
+      const s = connect(port, '127.0.0.1')
       s.once('connect', () => { s.destroy(); resolve(true) })
       s.once('error', () => resolve(false))
     })

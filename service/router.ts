@@ -101,7 +101,7 @@ export async function startRouter (config: RouterConfig, logger: Logger = create
 }
 
 /** Pod state changes become metrics and one log line each. */
-export function watchHealth (health: PodHealth, metrics: RouterMetrics, logger: Logger): void {
+function watchHealth (health: PodHealth, metrics: RouterMetrics, logger: Logger): void {
   health.onChange((pod, status, why) => {
     metrics.podState(pod, status.state)
     if (status.state === 'ejected') metrics.ejected(pod)

@@ -24,10 +24,6 @@ export class GatewayPools {
     }))
   }
 
-  get size (): number {
-    return this.#pools.length
-  }
-
   pool (ordinal: number): Pool {
     const pool = this.#pools[ordinal]
     if (pool === undefined) throw new RangeError(`no gateway pod ${ordinal} (have ${this.#pools.length})`)
@@ -37,9 +33,5 @@ export class GatewayPools {
   /** Waits for in-flight requests, then closes every connection. */
   async close (): Promise<void> {
     await Promise.all(this.#pools.map(p => p.close()))
-  }
-
-  async destroy (): Promise<void> {
-    await Promise.all(this.#pools.map(p => p.destroy()))
   }
 }

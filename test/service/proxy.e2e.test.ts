@@ -75,8 +75,9 @@ describe('routing by each guild id source', () => {
   })
 
   it('header wins over path, query and body when they agree; the body is then not parsed', async () => {
+    // A numeric guild_id would be rejected as invalid_guild_id if the body were read for routing.
     const res = await send(`/guilds/${GUILD}?guild_id=${GUILD}`, {
-      method: 'POST', headers: { 'x-guild-id': GUILD, 'content-type': 'application/json' }, body: '{"guild_id":"1"}'
+      method: 'POST', headers: { 'x-guild-id': GUILD, 'content-type': 'application/json' }, body: '{"guild_id":81384788765712384}'
     })
     expect(res.status).toBe(200)
     expect(res.json().ordinal).toBe(md5Mod(GUILD, 3))
