@@ -11,6 +11,8 @@ import { childPids, freePort, peakRssMiB, pin, startProcess, stopProcess, waitFo
 export interface Running {
   readonly name: string
   readonly url: string
+  /** The main process, when the contender has one of its own. */
+  readonly pid?: number
   /** Peak RSS so far of every process of this contender, MiB. */
   peakRss (): number
   stop (): Promise<void>
@@ -109,7 +111,7 @@ export function direct (upstreamPort: number): Running {
 }
 
 function running (name: string, port: number, child: ChildProcess, pids: () => number[]): Running {
-  return { name, url: `http://127.0.0.1:${port}`, peakRss: () => peakRssMiB(pids()), stop: () => stopProcess(child) }
+  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, peakRss: () => peakRssMiB(pids()), stop: () => stopProcess(child) }
 }
 
 function pinAll (child: ChildProcess, core: string): void {
