@@ -26,7 +26,7 @@ export interface RunningRouter {
 
 /**
  * The standalone router: the proxy straight on node:http (measured: Express in
- * front of it costs about a third of the throughput, see the README), and the
+ * front of it cost 8% of the throughput in `npm run bench:hot-path`), and the
  * admin endpoints on an Express app on their own port.
  */
 export async function startRouter (config: RouterConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningRouter> {
