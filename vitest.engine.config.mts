@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+/** `npm run test:engine`: the program through the real Pulumi engine against a real control plane (test/cluster/engine.test.ts). */
+export default defineConfig({
+  test: {
+    include: ['test/cluster/engine.test.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
+    testTimeout: 900_000,
+    hookTimeout: 80 * 60_000,
+    pool: 'forks',
+    maxWorkers: 1
+  }
+})
