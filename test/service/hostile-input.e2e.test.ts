@@ -197,7 +197,7 @@ describe('a client that hangs up mid-body', () => {
       socket.destroy()
     }
     let after = await metrics()
-    for (let poll = 0; poll < 50 && (sample(after, none) === sample(before, none) || sample(after, atOwner) === sample(before, atOwner)); poll++) {
+    for (let poll = 0; poll < 100 && (sample(after, none) === sample(before, none) || sample(after, atOwner) === sample(before, atOwner)); poll++) {
       await new Promise(resolve => setTimeout(resolve, 100))
       after = await metrics()
     }
