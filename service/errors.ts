@@ -14,6 +14,11 @@ export type ErrorCode =
   | 'not_found'
   | 'internal_error'
   | 'invalid_request'
+  | 'invalid_path'
+  | 'method_not_allowed'
+  | 'bad_request'
+  | 'request_timeout'
+  | 'headers_too_large'
 
 export class RouterError extends Error {
   readonly code: ErrorCode
@@ -58,6 +63,26 @@ export class PayloadTooLargeError extends RouterError {
   constructor (limit: number) {
     super('payload_too_large', 413, `request body exceeds MAX_BODY_BYTES (${limit} bytes)`)
     this.name = 'PayloadTooLargeError'
+  }
+}
+
+/**
+ * A request target whose meaning changes under normalisation (dot-segments,
+ * encoded dots or slashes): the gateway might not see the segment the router
+ * routed by as the guild, so such a path is refused rather than guessed at.
+ */
+export class InvalidPathError extends RouterError {
+  constructor (reason: string) {
+    super('invalid_path', 400, `request target ${reason}`)
+    this.name = 'InvalidPathError'
+  }
+}
+
+/** The router is not a forward proxy: CONNECT, and methods on `*` other than OPTIONS. */
+export class MethodNotAllowedError extends RouterError {
+  constructor (method: string, target: string) {
+    super('method_not_allowed', 405, `${method} ${target} is not served: the router is a reverse proxy for guild requests`)
+    this.name = 'MethodNotAllowedError'
   }
 }
 

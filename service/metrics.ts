@@ -12,7 +12,10 @@ export interface RouterMetrics {
   readonly registry: Registry
   /** The last minute per pod, for the status page. */
   readonly recent: RecentTraffic
-  /** A request answered, by the gateway or by the router; pod -1 = no pod chosen. */
+  /**
+   * A request answered, by the gateway or by the router; pod -1 = no pod
+   * chosen. `status` is CLIENT_CLOSED or RESPONSE_CUT when none was completed.
+   */
   observe (pod: number, status: number, seconds: number): void
   upstreamError (pod: number, code: string): void
   /** A retry was scheduled after a failure at `pod`; reason: never-sent, maybe-received, retry-after. */
@@ -26,7 +29,18 @@ export interface RouterMetrics {
 
 const POD_STATES: readonly PodState[] = ['up', 'ejected', 'half-open']
 
-const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
+/**
+ * Outcomes with no status the client received, passed to `observe` in place
+ * of one: the client hung up before its answer was complete, or the gateway
+ * failed after the status line was sent and the router cut the connection.
+ */
+export const CLIENT_CLOSED = 0
+export const RESPONSE_CUT = -1
+
+// Indexed by status / 100 - 1; the two outcomes above come after.
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'client_closed', 'cut'] as const
+const CLIENT_CLOSED_CLASS = 5
+const CUT_CLASS = 6
 // Latency buckets for a 2.5 s deadline: fine below 10 ms, where a healthy hop sits.
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
@@ -36,7 +50,7 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
 
   const requests = new Counter({
     name: 'guild_router_requests_total',
-    help: 'Requests answered, by owner pod ("none" when no pod was chosen) and status class.',
+    help: 'Requests answered, by owner pod ("none" when no pod was chosen) and status class (client_closed: the client hung up first; cut: the gateway failed mid-response).',
     labelNames: ['pod', 'status_class'] as const,
     registers: [registry]
   })
@@ -107,7 +121,10 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
       recent.record(pod, status, seconds)
       const slot = perPod[pod + 1]
       if (slot === undefined) return
-      slot.classes[Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1]?.inc()
+      const index = status === CLIENT_CLOSED
+        ? CLIENT_CLOSED_CLASS
+        : status === RESPONSE_CUT ? CUT_CLASS : Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1
+      slot.classes[index]?.inc()
       slot.duration.observe(seconds)
     },
     upstreamError (pod, code) {

@@ -35,7 +35,7 @@ export class RecentTraffic {
     })))
   }
 
-  /** `status` 0 means the client got no complete response: an error. */
+  /** `status` 0 or below means the client got no complete response: an error. */
   record (pod: number, status: number, seconds: number): void {
     const buckets = this.#pods[pod]
     if (buckets === undefined) return
@@ -48,7 +48,7 @@ export class RecentTraffic {
       bucket.latency.fill(0)
     }
     bucket.count++
-    if (status === 0 || status >= 500) bucket.errors++
+    if (status <= 0 || status >= 500) bucket.errors++
     const ms = seconds * 1000
     let i = 0
     while (i < EDGES_MS.length && ms > (EDGES_MS[i] as number)) i++

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import type { RouterConfig } from '../config'
 import { GatewayTimeoutError, GatewayUnavailableError, type RouterError } from '../errors'
 import type { Logger } from '../logger'
-import type { RouterMetrics } from '../metrics'
+import { CLIENT_CLOSED, RESPONSE_CUT, type RouterMetrics } from '../metrics'
 import type { GuildId } from '../routing/guild-id'
 import { Attempt } from './attempt'
 import type { GatewayPools } from './gateway-pools'
@@ -34,6 +34,8 @@ export interface ForwardRequest {
   /** The owner pod, from the strategy alone. */
   readonly owner: number
   readonly body: Body
+  /** The origin-form target (path and query) the gateway receives. */
+  readonly target: string
 }
 
 export type Forward = (request: ForwardRequest) => void
@@ -58,7 +60,7 @@ export function createForwarder (deps: ForwarderDeps): Forward {
   }
 
   return function forward (request) {
-    const { req, res, started, requestId, guildId, owner, body } = request
+    const { req, res, started, requestId, guildId, owner, body, target } = request
     const method = req.method ?? 'GET'
     const deadlineAt = started + config.requestDeadlineMs
     const replayable = body === null || Buffer.isBuffer(body)
@@ -111,7 +113,7 @@ export function createForwarder (deps: ForwarderDeps): Forward {
       })
       current = attempt
       pools.pool(pod).dispatch({
-        path: (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
+        path: target,
         method,
         headers,
         // A Buffer can be sent again; a stream only once, and retries check for that.
@@ -141,7 +143,7 @@ export function createForwarder (deps: ForwarderDeps): Forward {
       lastFailure = failure
       if (headersSent) {
         decision('cut', pod, failure, 'failed mid-response; client connection closed')
-        finish(0, pod)
+        finish(RESPONSE_CUT, pod)
         return
       }
       if (tryRetry(pod, failure, undefined, failure.error.message)) return
@@ -190,7 +192,7 @@ export function createForwarder (deps: ForwarderDeps): Forward {
       if (done) return
       // The client hung up: stop the gateway's work on its behalf too.
       current?.abort(new Error('client closed the connection'))
-      finish(0, currentPod)
+      finish(CLIENT_CLOSED, currentPod)
     }
 
     function retryAfterFor (pod: number): number {

@@ -3,8 +3,8 @@ import { guildIdProblem, type GuildId } from '../routing/guild-id'
 
 /**
  * Where a request can name its guild, highest precedence first. The body
- * comes last because reading it costs a buffer; it is only read when nothing
- * in the request line or headers names the guild.
+ * comes last because reading it costs a buffer; it is read only when it is
+ * JSON, and then checked against the other sources like any of them.
  */
 export type GuildSource = 'header x-guild-id' | 'path /guilds/<id>' | 'query guild_id' | 'body guild_id'
 
@@ -37,8 +37,16 @@ export function guildFromRequestLine (url: string, header: string | string[] | u
 
   const queryAt = url.indexOf('?')
   const path = queryAt === -1 ? url : url.slice(0, queryAt)
-  const segment = segmentAfterGuilds(path)
-  if (segment !== undefined) consider(segment, 'path /guilds/<id>')
+  // Every /guilds/<id> segment counts: a gateway's router may match the
+  // second one, so two different ids are a conflict, not a choice.
+  let at = path.indexOf(PATH_MARKER)
+  while (at !== -1) {
+    const start = at + PATH_MARKER.length
+    const end = path.indexOf('/', start)
+    const segment = end === -1 ? path.slice(start) : path.slice(start, end)
+    if (segment !== '') consider(segment, 'path /guilds/<id>')
+    at = end === -1 ? -1 : path.indexOf(PATH_MARKER, end)
+  }
 
   // Cheap substring test first: most requests have no query or no guild_id.
   if (queryAt !== -1 && url.includes('guild_id', queryAt)) {
@@ -65,6 +73,9 @@ export function segmentAfterGuilds (path: string): string | undefined {
  * The caller forwards the original bytes; this only reads a copy.
  */
 export function guildFromJsonBody (body: Buffer): GuildId | undefined {
+  // Most bodies can be ruled out without parsing. A backslash may spell the
+  // key with escapes ("guild\u005fid"), which JSON.parse would still read.
+  if (body.indexOf('guild_id') === -1 && body.indexOf(0x5c) === -1) return undefined
   let parsed: unknown
   try {
     parsed = JSON.parse(body.toString('utf8'))

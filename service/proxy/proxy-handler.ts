@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RouterConfig } from '../config'
-import { MissingGuildIdError, PayloadTooLargeError, RouterError } from '../errors'
+import { ConflictingGuildIdError, InvalidPathError, MissingGuildIdError, PayloadTooLargeError, RouterError } from '../errors'
 import type { Logger } from '../logger'
-import type { RouterMetrics } from '../metrics'
+import { CLIENT_CLOSED, type RouterMetrics } from '../metrics'
 import type { GuildId } from '../routing/guild-id'
 import { strategy } from '../routing/strategies'
 import { createForwarder, type Body } from './forwarder'
@@ -10,9 +10,13 @@ import type { GatewayPools } from './gateway-pools'
 import { guildFromJsonBody, guildFromRequestLine } from './guild-source'
 import { PodHealth } from './pod-health'
 import { declaredLength, limitBody, mayCarryJsonGuild, readBody } from './request-body'
+import { originForm } from './request-target'
 import { RetryBudget } from './retry-budget'
 import { sendError } from './send-error'
 import { requestIdOf } from './upstream-headers'
+
+/** What the router serves, for `Allow` on OPTIONS * and on 405s. */
+export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'
 
 /** Express-compatible middleware signature; `next` is accepted and never needed. */
 export type ProxyHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void
@@ -56,10 +60,10 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
   })
 
   function route (req: IncomingMessage, res: ServerResponse, started: number, requestId: string,
-    guildId: GuildId | undefined, body: Body): void {
+    guildId: GuildId | undefined, body: Body, target: string): void {
     // Discord's own rule for what belongs to no guild (DMs): shard 0.
     const owner = guildId === undefined ? 0 : selectPod(guildId, numPods)
-    forward({ req, res, started, requestId, guildId, owner, body })
+    forward({ req, res, started, requestId, guildId, owner, body, target })
   }
 
   function reject (res: ServerResponse, err: unknown, started: number, requestId: string): void {
@@ -67,7 +71,7 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
       // A client that vanished mid-body, or a socket error: nothing to answer.
       logger?.debug({ requestId, err }, 'request ended before it could be routed')
       if (!res.headersSent) res.destroy()
-      metrics?.observe(-1, 0, (performance.now() - started) / 1000)
+      metrics?.observe(-1, CLIENT_CLOSED, (performance.now() - started) / 1000)
       return
     }
     logger?.debug({ requestId, code: err.code }, err.message)
@@ -75,17 +79,32 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
     metrics?.observe(-1, err.status, (performance.now() - started) / 1000)
   }
 
-  function unrouted (req: IncomingMessage, res: ServerResponse, started: number, requestId: string, body: Body): void {
-    if (config.unrouted === 'pod0') route(req, res, started, requestId, undefined, body)
+  function unrouted (req: IncomingMessage, res: ServerResponse, started: number, requestId: string, body: Body, target: string): void {
+    if (config.unrouted === 'pod0') route(req, res, started, requestId, undefined, body, target)
     else reject(res, new MissingGuildIdError(), started, requestId)
+  }
+
+  /** `OPTIONS *` asks about this server, not a resource (RFC 9110 §9.3.7): answered here. */
+  function aboutServer (res: ServerResponse, started: number, requestId: string): void {
+    if (res.req !== undefined && !res.req.complete) res.shouldKeepAlive = false
+    res.writeHead(204, { allow: ALLOWED_METHODS, 'x-request-id': requestId })
+    res.end()
+    metrics?.observe(-1, 204, (performance.now() - started) / 1000)
   }
 
   return function guildRouterProxy (req, res) {
     const started = performance.now()
     const requestId = requestIdOf(req)
     let found
+    let target
     try {
-      found = guildFromRequestLine((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/', req.headers['x-guild-id'])
+      target = originForm((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/')
+      if (target === '*') {
+        if (req.method === 'OPTIONS') aboutServer(res, started, requestId)
+        else reject(res, new InvalidPathError('* (asterisk-form) is only for OPTIONS'), started, requestId)
+        return
+      }
+      found = guildFromRequestLine(target, req.headers['x-guild-id'])
     } catch (err) {
       reject(res, err, started, requestId)
       return
@@ -97,21 +116,27 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
     }
     // A body parser mounted before us has consumed the stream; only raw bytes can be forwarded as-is.
     const preread = (req as { body?: unknown }).body
-    const needsBody = found === undefined && mayCarryJsonGuild(req)
+    // A JSON body is read whenever it may name a guild, also when another
+    // source does: the gateway reads it too, so it must agree.
+    const needsBody = mayCarryJsonGuild(req)
     // Small bodies are read first so that a retry can send them again.
     const buffer = Buffer.isBuffer(preread) || needsBody || (typeof length === 'number' && length > 0 && length <= config.retryBufferBytes)
 
     if (!buffer) {
       const streamed: Body = length === 0 ? null : length === 'chunked' ? limitBody(req, maxBody) : req
-      if (found !== undefined) route(req, res, started, requestId, found.id, streamed)
-      else unrouted(req, res, started, requestId, streamed)
+      if (found !== undefined) route(req, res, started, requestId, found.id, streamed, target)
+      else unrouted(req, res, started, requestId, streamed, target)
       return
     }
     const bytes = Buffer.isBuffer(preread) ? Promise.resolve(preread) : readBody(req, maxBody)
     bytes.then(body => {
-      const guildId = found?.id ?? (needsBody ? guildFromJsonBody(body) : undefined)
-      if (guildId === undefined) unrouted(req, res, started, requestId, body)
-      else route(req, res, started, requestId, guildId, body)
+      const fromBody = needsBody ? guildFromJsonBody(body) : undefined
+      if (found !== undefined && fromBody !== undefined && fromBody !== found.id) {
+        throw new ConflictingGuildIdError(found, { id: fromBody, source: 'body guild_id' })
+      }
+      const guildId = found?.id ?? fromBody
+      if (guildId === undefined) unrouted(req, res, started, requestId, body, target)
+      else route(req, res, started, requestId, guildId, body, target)
     }).catch(err => reject(res, err, started, requestId))
   }
 }

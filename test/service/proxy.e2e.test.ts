@@ -74,10 +74,25 @@ describe('routing by each guild id source', () => {
     if (body !== undefined) expect(res.json().bodySha256).toBe(createHash('sha256').update(body).digest('hex'))
   })
 
-  it('header wins over path, query and body when they agree; the body is then not parsed', async () => {
-    // A numeric guild_id would be rejected as invalid_guild_id if the body were read for routing.
+  it('header wins over path, query and body when they agree', async () => {
     const res = await send(`/guilds/${GUILD}?guild_id=${GUILD}`, {
+      method: 'POST', headers: { 'x-guild-id': GUILD, 'content-type': 'application/json' }, body: `{"guild_id":"${GUILD}"}`
+    })
+    expect(res.status).toBe(200)
+    expect(res.json().ordinal).toBe(md5Mod(GUILD, 3))
+  })
+
+  it('a JSON body is checked even when the header names the guild (a numeric guild_id is invalid)', async () => {
+    const res = await send('/interactions', {
       method: 'POST', headers: { 'x-guild-id': GUILD, 'content-type': 'application/json' }, body: '{"guild_id":81384788765712384}'
+    })
+    expect(res.status).toBe(400)
+    expect(res.json().error).toBe('invalid_guild_id')
+  })
+
+  it('a body that is not JSON is not parsed, whatever it contains', async () => {
+    const res = await send('/interactions', {
+      method: 'POST', headers: { 'x-guild-id': GUILD, 'content-type': 'text/plain' }, body: '{"guild_id":"1"}'
     })
     expect(res.status).toBe(200)
     expect(res.json().ordinal).toBe(md5Mod(GUILD, 3))

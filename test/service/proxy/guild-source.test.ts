@@ -14,6 +14,8 @@ describe('guildFromRequestLine', () => {
     ['/guilds/123?guild_id=123', undefined, { id: '123', source: 'path /guilds/<id>' }],
     ['/users/@me/guilds', undefined, undefined],
     ['/guilds/', undefined, undefined],
+    // The same guild named twice in a path is one guild.
+    ['/guilds/123/x/guilds/123', undefined, { id: '123', source: 'path /guilds/<id>' }],
     ['/xguilds/123', undefined, undefined],
     ['/x?guild=123', undefined, undefined],
     ['/', undefined, undefined]
@@ -29,6 +31,9 @@ describe('guildFromRequestLine', () => {
     ['/guilds/1', '2', 'conflicting_guild_id', /1 from header x-guild-id|2 from header x-guild-id/],
     ['/guilds/1?guild_id=2', undefined, 'conflicting_guild_id', /guild id 1 from path \/guilds\/<id> disagrees with 2 from query guild_id/],
     ['/x?guild_id=1&guild_id=2', undefined, 'conflicting_guild_id', /disagrees/],
+    // A gateway's router may match either segment: two ids in one path conflict.
+    ['/guilds/1/channels/guilds/2', undefined, 'conflicting_guild_id', /guild id 1 from path \/guilds\/<id> disagrees with 2 from path/],
+    ['/guilds/1/guilds/x', undefined, 'invalid_guild_id', /path \/guilds\/<id> "x"/],
     // A valid header does not excuse a malformed id elsewhere.
     ['/guilds/01', '1', 'invalid_guild_id', /path/]
   ])('%s with header %j fails with %s', (url, header, code, message) => {
@@ -55,7 +60,8 @@ describe('guildFromJsonBody', () => {
     ['{"guild_id":null}', undefined],
     ['[{"guild_id":"1"}]', undefined],
     ['not json', undefined],
-    ['{"data":{"guild_id":"5"}}', undefined] // only the top level counts
+    ['{"data":{"guild_id":"5"}}', undefined], // only the top level counts
+    ['{"guild\\u005fid":"7"}', '7'] // an escaped key is still the key
   ])('%s → %s', (body, expected) => {
     expect(guildFromJsonBody(b(body))).toBe(expected)
   })
