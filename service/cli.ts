@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { guildIdProblem } from './routing/guild-id'
-import { planRescale, type RescalePlan } from './routing/rescale-plan'
+import { PLAN_SAMPLE_SIZE, planRescale, type RescalePlan } from './routing/rescale-plan'
 import { seededSnowflakes } from './routing/snowflakes'
 import { isStrategyName, STRATEGY_NAMES, strategy, type StrategyName } from './routing/strategies'
 
@@ -11,12 +11,13 @@ const USAGE = `usage:
   guild-router plan --from N --to M [--strategy S] [--ids] [file-of-guild-ids]
       prints how many guilds change owner and between which pods; with a file
       (one id per line) counts those guilds exactly, otherwise a fixed sample
-      of ${(100_000).toLocaleString('en')} synthetic snowflakes. --ids lists every id that moves.
+      of ${PLAN_SAMPLE_SIZE.toLocaleString('en')} synthetic snowflakes. --ids lists every id that moves.
 strategies: ${STRATEGY_NAMES.join(', ')} (default $ROUTING_STRATEGY or md5-mod)`
 
-const SAMPLE = 100_000
-
 export class UsageError extends Error {}
+
+/** Input the command was pointed at but could not use: one line, no usage text. */
+export class InputError extends Error {}
 
 /** Runs the CLI; returns the exit code. Output goes through `out`/`err` so tests can read it. */
 export function runCli (argv: string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): number {
@@ -33,6 +34,10 @@ export function runCli (argv: string[], env: NodeJS.ProcessEnv, out: (s: string)
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
       err(`guild-router: ${(e as Error).message}\n${USAGE}\n`)
       return 2
+    }
+    if (e instanceof InputError) {
+      err(`guild-router: ${e.message}\n`)
+      return 1
     }
     throw e
   }
@@ -68,9 +73,9 @@ function plan (args: string[], env: NodeJS.ProcessEnv, out: (s: string) => void)
   const to = count('--to', values.to)
   const strat = strategy(strategyOf(values.strategy ?? env.ROUTING_STRATEGY))
   const file = positionals[0]
-  const ids = file === undefined ? seededSnowflakes(SAMPLE) : readIds(file)
+  const ids = file === undefined ? seededSnowflakes(PLAN_SAMPLE_SIZE) : readIds(file)
   const result = planRescale(ids, strat, from, to, { listIds: values.ids === true && file !== undefined })
-  out(formatPlan(result, file === undefined ? `a sample of ${SAMPLE} synthetic snowflakes` : file))
+  out(formatPlan(result, file === undefined ? `a sample of ${PLAN_SAMPLE_SIZE} synthetic snowflakes` : file))
   return 0
 }
 
@@ -89,7 +94,15 @@ export function formatPlan (p: RescalePlan, what: string): string {
 
 function readIds (file: string): string[] {
   const ids: string[] = []
-  const lines = readFileSync(file, 'utf8').split('\n')
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message
+    throw new InputError(`cannot read guild ids from ${JSON.stringify(file)}: ${why}`)
+  }
+  const lines = text.split('\n')
   lines.forEach((line, i) => {
     const id = line.trim()
     if (id === '' || id.startsWith('#')) return

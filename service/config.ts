@@ -108,6 +108,10 @@ export function parseConfig (env: Env): RouterConfig {
   if (config.retryBaseMs > config.retryMaxBackoffMs) {
     throw new ConfigError('RETRY_BASE_MS', `must not exceed RETRY_MAX_BACKOFF_MS (${config.retryMaxBackoffMs}) (got ${config.retryBaseMs})`)
   }
+  // Port 0 asks the kernel for a free port each time, so two zeros never collide.
+  if (config.port !== 0 && config.port === config.adminPort) {
+    throw new ConfigError('ADMIN_PORT', `must differ from PORT (both ${config.port}): the admin port is never served on the proxy port`)
+  }
   if (config.ejectBaseMs > config.ejectMaxMs) {
     throw new ConfigError('EJECT_BASE_MS', `must not exceed EJECT_MAX_MS (${config.ejectMaxMs}) (got ${config.ejectBaseMs})`)
   }
@@ -160,7 +164,8 @@ function integer (env: Env, name: string, opts: { min: number, max?: number, fal
     if (opts.fallback !== undefined) return opts.fallback
     throw new ConfigError(name, `is required: an integer ${range}`)
   }
-  const value = /^\s*[0-9]+\s*$/.test(raw) ? Number(raw) : Number.NaN
+  // Digits only: a stray space usually means a templating slip worth seeing.
+  const value = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN
   if (!Number.isSafeInteger(value) || value < opts.min || (opts.max !== undefined && value > opts.max)) {
     throw new ConfigError(name, `must be an integer ${range} (got ${JSON.stringify(raw)})`)
   }

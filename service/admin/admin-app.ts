@@ -3,15 +3,15 @@ import express, { type Express } from 'express'
 import type { RouterConfig } from '../config'
 import { RouterError } from '../errors'
 import type { RouterMetrics } from '../metrics'
-import type { PodHealth } from '../proxy/pod-health'
+import type { PodHealth, PodState } from '../proxy/pod-health'
 import type { RetryBudget } from '../proxy/retry-budget'
 import { sendError } from '../proxy/send-error'
 import { guildIdProblem, parseGuildId } from '../routing/guild-id'
-import { planRescale } from '../routing/rescale-plan'
+import { PLAN_SAMPLE_SIZE, planRescale } from '../routing/rescale-plan'
 import { seededSnowflakes } from '../routing/snowflakes'
-import { strategy } from '../routing/strategies'
+import { isStrategyName, STRATEGY_NAMES, strategy, type StrategyName } from '../routing/strategies'
 import { routerStatus } from './router-status'
-import { renderStatusPage, type Lookup } from './status-page'
+import { renderLiveParts, renderStatusPage, type Lookup } from './status-page'
 
 export interface AdminDeps {
   readonly config: RouterConfig
@@ -22,8 +22,8 @@ export interface AdminDeps {
   readonly ready: () => boolean
 }
 
-/** Synthetic guilds for the rescale preview: enough for ±0.5%, quick to hash. */
-const PLAN_SAMPLE = 20_000
+
+interface Owner { readonly pod: number, readonly url: string, readonly state: PodState, readonly ejectedUntil: string | null }
 
 /**
  * The admin port: the status page, health for the kubelet, metrics for
@@ -36,13 +36,28 @@ export function createAdminApp (deps: AdminDeps): Express {
   app.disable('x-powered-by')
   app.set('etag', false)
   const strat = strategy(config.strategy)
-  const owner = (guildId: string): { pod: number, url: string } => {
+  // With the owner's health: an operator asking who owns a guild usually
+  // wants to know next whether that pod is taking its requests.
+  const owner = (guildId: string): Owner => {
     const pod = strat.pick(guildId, config.numGatewayPods)
-    return { pod, url: config.gatewayUrls[pod] as string }
+    const health = deps.health.status(pod)
+    return {
+      pod,
+      url: config.gatewayUrls[pod] as string,
+      state: health.state,
+      ejectedUntil: health.ejectedUntil === 0 ? null : new Date(health.ejectedUntil).toISOString()
+    }
   }
   const status = (): ReturnType<typeof routerStatus> => routerStatus({ ...deps, draining: () => !deps.ready() })
 
   app.get('/', (req, res) => {
+    if (req.query.live === '1') {
+      // No script or style of its own: nothing in it may run, nothing needs a nonce.
+      res.set('content-security-policy', "default-src 'none'; frame-ancestors 'none'")
+      res.set('cache-control', 'no-store')
+      res.type('html').send(renderLiveParts(status()))
+      return
+    }
     const nonce = randomBytes(16).toString('base64')
     const guild = typeof req.query.guild === 'string' ? req.query.guild.trim() : undefined
     let lookup: Lookup | undefined
@@ -72,6 +87,9 @@ export function createAdminApp (deps: AdminDeps): Express {
 
   app.get('/metrics', async (_req, res, next) => {
     try {
+      // Reading each pod's health ends ejections whose time has passed, so
+      // the pod-state gauge is what the next request would meet.
+      for (let pod = 0; pod < deps.health.size; pod++) deps.health.status(pod)
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
     } catch (err) {
       next(err)
@@ -86,7 +104,8 @@ export function createAdminApp (deps: AdminDeps): Express {
   app.get('/plan', (req, res) => {
     const from = podCount(req.query.from, 'from', config.numGatewayPods)
     const to = podCount(req.query.to, 'to', config.numGatewayPods + 1)
-    res.json({ ...planRescale(seededSnowflakes(PLAN_SAMPLE), strat, from, to), sample: PLAN_SAMPLE })
+    const planned = planStrategy(req.query.strategy, config.strategy)
+    res.json({ ...planRescale(seededSnowflakes(PLAN_SAMPLE_SIZE), strategy(planned), from, to), sample: PLAN_SAMPLE_SIZE })
   })
 
   app.use((_req, res) => {
@@ -107,4 +126,13 @@ function podCount (raw: unknown, name: string, fallback: number): number {
     throw new RouterError('invalid_request', 400, `query ${name} must be a pod count from 1 to 1000 (got ${JSON.stringify(raw)})`)
   }
   return n
+}
+
+/** `?strategy=` previews a change of strategy too; absent, the router's own. */
+function planStrategy (raw: unknown, fallback: StrategyName): StrategyName {
+  if (raw === undefined || raw === '') return fallback
+  if (typeof raw !== 'string' || !isStrategyName(raw)) {
+    throw new RouterError('invalid_request', 400, `query strategy must be one of ${STRATEGY_NAMES.join(', ')} (got ${JSON.stringify(raw)})`)
+  }
+  return raw
 }

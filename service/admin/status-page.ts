@@ -2,10 +2,13 @@ import type { PodRow, RouterStatus } from './router-status'
 
 /**
  * The admin port's status page: one server-rendered HTML document with its
- * style and script inline (no build step, no external assets). The script
- * refreshes the pod table from `status` every few seconds and answers the two
- * forms from `route/<id>` and `plan`. Every value that could come from a
- * request is escaped here, or set with textContent in the browser.
+ * style and script inline (no build step, no external assets). This file is
+ * the only renderer of the pod table and the lookup: the script refreshes by
+ * fetching the parts marked `data-live` (`?live=1`, built by the same
+ * functions) and swapping them in, so the browser never formats a row. When
+ * that fetch fails the table is greyed out and marked stale. Every value
+ * that could come from a request is escaped here; the one text the script
+ * builds (the rescale preview) is set with textContent.
  */
 export const REFRESH_MS = 2_000
 
@@ -13,6 +16,9 @@ export interface Lookup {
   readonly guildId: string
   readonly pod?: number
   readonly url?: string
+  /** The owner's health as this router sees it. */
+  readonly state?: PodRow['state']
+  readonly ejectedUntil?: string | null
   readonly error?: string
 }
 
@@ -26,7 +32,7 @@ const clock = (iso: string | null): string => iso?.slice(11, 19) ?? '?'
 
 export function stateText (row: Pick<PodRow, 'state' | 'ejectedUntil' | 'ejectedSince'>): string {
   if (row.state === 'ejected') return `ejected until ${clock(row.ejectedUntil)} UTC (since ${clock(row.ejectedSince)})`
-  if (row.state === 'half-open') return `half-open: probing (ejected since ${clock(row.ejectedSince)})`
+  if (row.state === 'half-open') return `half-open: the next request probes it (ejected since ${clock(row.ejectedSince)})`
   return row.state
 }
 
@@ -40,14 +46,39 @@ function podRow (row: PodRow): string {
     `<td class="p99">${row.p99Ms === null ? '–' : `≤ ${row.p99Ms} ms`}</td></tr>`
 }
 
+export function lookupText (lookup: Lookup | undefined): string {
+  if (lookup === undefined) return ''
+  if (lookup.error !== undefined) return `${lookup.guildId}: ${lookup.error}`
+  const owner = `guild ${lookup.guildId} → pod ${lookup.pod} (${lookup.url})`
+  if (lookup.state === 'ejected') return `${owner}: owner ejected until ${clock(lookup.ejectedUntil ?? null)} UTC, its requests get 503`
+  if (lookup.state === 'half-open') return `${owner}: owner half-open, the next request probes it`
+  return owner
+}
+
+/** The parts of the page a refresh replaces, each an element with an id and `data-live`. */
+function liveParts (status: RouterStatus): Record<'draining' | 'updated' | 'pods' | 'budget', string> {
+  const b = status.retryBudget
+  return {
+    draining: `<span id="draining" data-live class="${status.draining ? 'draining' : ''}">${status.draining ? 'draining' : 'serving'}</span>`,
+    updated: `<span id="updated" data-live>${escapeHtml(status.generatedAt.slice(11, 19))} UTC</span>`,
+    pods: `<tbody id="pods" data-live>${status.pods.map(podRow).join('')}</tbody>`,
+    budget: `<span id="budget" data-live>${b.retriesInFlight} of ${b.limit} retries in flight (${b.requestsInFlight} requests), exhausted ${b.exhausted} times</span>`
+  }
+}
+
+/**
+ * What the page's refresh fetches (`?live=1`): the live parts alone, from the
+ * same functions as the page, in a template so the table body parses as it
+ * would inside its table.
+ */
+export function renderLiveParts (status: RouterStatus): string {
+  const live = liveParts(status)
+  return `<!doctype html><template id="live-parts">${live.draining}${live.updated}<table>${live.pods}</table>${live.budget}</template>\n`
+}
+
 export function renderStatusPage (status: RouterStatus, opts: { nonce: string, lookup?: Lookup }): string {
   const lookup = opts.lookup
-  const lookupText = lookup === undefined
-    ? ''
-    : lookup.error !== undefined
-      ? `${lookup.guildId}: ${lookup.error}`
-      : `guild ${lookup.guildId} → pod ${lookup.pod} (${lookup.url})`
-  const budget = status.retryBudget
+  const live = liveParts(status)
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -62,23 +93,28 @@ tr.up td.state{color:#1a7f37}tr.ejected td.state{color:#cf222e;font-weight:600}t
 form{display:flex;gap:.5rem;align-items:center}input{padding:.3rem;font:inherit}
 output{display:block;margin-top:.4rem;font-family:ui-monospace,monospace}
 .draining{color:#cf222e;font-weight:600}
+#live.stale{opacity:.45;filter:grayscale(1)}
+#stale{color:#cf222e;font-weight:600}
 </style></head>
 <body>
 <h1>guild-router</h1>
 <p class="meta">strategy <b id="strategy">${escapeHtml(status.strategy)}</b> over <b id="num-pods">${status.numPods}</b> gateway pods ·
-failover <b>${escapeHtml(status.failover)}</b> · <span id="draining" class="${status.draining ? 'draining' : ''}">${status.draining ? 'draining' : 'serving'}</span> ·
-updated <span id="updated">${escapeHtml(status.generatedAt.slice(11, 19))}</span> UTC</p>
+failover <b>${escapeHtml(status.failover)}</b> · ${live.draining} ·
+updated ${live.updated}</p>
+<p id="stale" role="status" hidden></p>
 
+<div id="live">
 <h2>Gateway pods (last minute)</h2>
 <table><thead><tr><th>pod</th><th>URL</th><th>state</th><th>consecutive failures</th><th>requests</th><th>errors</th><th>p99</th></tr></thead>
-<tbody id="pods">${status.pods.map(podRow).join('')}</tbody></table>
-<p class="meta">retry budget: <span id="budget">${budget.retriesInFlight} of ${budget.limit} retries in flight (${budget.requestsInFlight} requests), exhausted ${budget.exhausted} times</span></p>
+${live.pods}</table>
+<p class="meta">retry budget: ${live.budget}</p>
+</div>
 
 <h2>Which pod owns a guild?</h2>
 <form id="lookup" method="get" action="">
 <input name="guild" id="guild" placeholder="guild id, e.g. 81384788765712384" size="28" value="${escapeHtml(lookup?.guildId ?? '')}" required>
 <button type="submit">Look up</button></form>
-<output id="lookup-result">${escapeHtml(lookupText)}</output>
+<output id="lookup-result"${lookup?.pod === undefined ? '' : ` data-pod="${lookup.pod}"`}>${escapeHtml(lookupText(lookup))}</output>
 
 <h2>Rescale preview</h2>
 <form id="plan"><label>from <input id="plan-from" type="number" min="1" max="1000" value="${status.numPods}"></label>
@@ -89,41 +125,29 @@ updated <span id="updated">${escapeHtml(status.generatedAt.slice(11, 19))}</span
 <script nonce="${opts.nonce}">
 (() => {
   const $ = id => document.getElementById(id)
-  const clock = iso => (iso || '?').slice(11, 19)
-  const stateText = p => p.state === 'ejected' ? 'ejected until ' + clock(p.ejectedUntil) + ' UTC (since ' + clock(p.ejectedSince) + ')'
-    : p.state === 'half-open' ? 'half-open: probing (ejected since ' + clock(p.ejectedSince) + ')' : p.state
-  function cell (text, cls) { const td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; return td }
+  // The server renders every live part; a refresh fetches them again and
+  // swaps them in. DOMParser runs no script, so nothing fetched can execute.
   async function refresh () {
     try {
-      const s = await (await fetch('status', { cache: 'no-store' })).json()
-      const rows = s.pods.map(p => {
-        const tr = document.createElement('tr')
-        tr.dataset.pod = String(p.pod)
-        tr.className = p.state
-        tr.append(cell(String(p.pod)), cell(p.url, 'url'), cell(stateText(p), 'state'), cell(String(p.consecutiveFailures), 'failures'),
-          cell(String(p.requests), 'requests'), cell((100 * p.errorRate).toFixed(1) + '%', 'errors'), cell(p.p99Ms === null ? '–' : '≤ ' + p.p99Ms + ' ms', 'p99'))
-        return tr
-      })
-      $('pods').replaceChildren(...rows)
-      const b = s.retryBudget
-      $('budget').textContent = b.retriesInFlight + ' of ' + b.limit + ' retries in flight (' + b.requestsInFlight + ' requests), exhausted ' + b.exhausted + ' times'
-      $('updated').textContent = s.generatedAt.slice(11, 19)
-      $('draining').textContent = s.draining ? 'draining' : 'serving'
-      $('draining').className = s.draining ? 'draining' : ''
+      const res = await fetch('./?live=1', { cache: 'no-store' })
+      if (!res.ok) throw new Error('HTTP ' + res.status)
+      const parts = new DOMParser().parseFromString(await res.text(), 'text/html').getElementById('live-parts').content
+      for (const el of document.querySelectorAll('[data-live]')) {
+        const fresh = parts.getElementById(el.id)
+        if (fresh !== null) el.replaceWith(document.importNode(fresh, true))
+      }
+      $('live').classList.remove('stale')
+      $('stale').hidden = true
     } catch (err) {
-      $('updated').textContent = 'unreachable (' + err.message + ')'
+      // Keep the last table for reference, but never let it pass for current.
+      if (!$('live').classList.contains('stale')) {
+        $('stale').textContent = 'The router is not answering (' + err.message + '): the table below is from ' + $('updated').textContent + ' and may be out of date.'
+      }
+      $('live').classList.add('stale')
+      $('stale').hidden = false
     }
   }
   setInterval(refresh, ${REFRESH_MS})
-  $('lookup').addEventListener('submit', async event => {
-    event.preventDefault()
-    const id = $('guild').value.trim()
-    const out = $('lookup-result')
-    const res = await fetch('route/' + encodeURIComponent(id))
-    const body = await res.json()
-    out.textContent = res.ok ? 'guild ' + body.guildId + ' → pod ' + body.pod + ' (' + body.url + ')' : id + ': ' + body.message
-    out.dataset.pod = res.ok ? String(body.pod) : ''
-  })
   $('plan').addEventListener('submit', async event => {
     event.preventDefault()
     const res = await fetch('plan?from=' + encodeURIComponent($('plan-from').value) + '&to=' + encodeURIComponent($('plan-to').value))

@@ -11,6 +11,10 @@ import { startNode, type NodeProcess } from './processes'
  */
 const EXAMPLE_GUILD = '81384788765712384'
 
+/** Everything this process started: on any way out, all of it is stopped. */
+const children: NodeProcess[] = []
+const stopAll = async (): Promise<void> => { await Promise.allSettled(children.map(c => c.stop('SIGTERM'))) }
+
 async function main (): Promise<void> {
   const numPods = process.env.NUM_GATEWAY_PODS ?? '3'
   const strategyName = process.env.ROUTING_STRATEGY ?? 'md5-mod'
@@ -18,8 +22,6 @@ async function main (): Promise<void> {
   // Validate up front with placeholder URLs so a typo fails before anything starts.
   const planned = parseConfig({ ...process.env, NUM_GATEWAY_PODS: numPods, ROUTING_STRATEGY: strategyName, GATEWAY_URLS: '' })
 
-  const children: NodeProcess[] = []
-  const stopAll = async (): Promise<void> => { await Promise.all(children.map(c => c.stop('SIGTERM'))) }
   process.once('SIGINT', () => { void stopAll().then(() => process.exit(0)) })
   process.once('SIGTERM', () => { void stopAll().then(() => process.exit(0)) })
 
@@ -72,7 +74,9 @@ async function main (): Promise<void> {
   }
 }
 
-main().catch(err => {
+main().catch(async err => {
   process.stderr.write(`local topology: ${err instanceof ConfigError ? `invalid configuration: ${err.message}` : String(err instanceof Error ? err.message : err)}\n`)
+  // A router that could not bind, a gateway that died: never leave the rest running.
+  await stopAll()
   process.exit(1)
 })

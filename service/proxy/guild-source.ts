@@ -1,5 +1,5 @@
 import { ConflictingGuildIdError, InvalidGuildIdError } from '../errors'
-import { guildIdProblem, type GuildId } from '../routing/guild-id'
+import { clip, guildIdProblem, type GuildId } from '../routing/guild-id'
 
 /**
  * Where a request can name its guild, highest precedence first. The body
@@ -92,8 +92,4 @@ export function guildFromJsonBody (body: Buffer): GuildId | undefined {
   const problem = guildIdProblem(value)
   if (problem !== undefined) throw new InvalidGuildIdError('body guild_id', `${JSON.stringify(clip(value))} ${problem}`)
   return value
-}
-
-function clip (s: string): string {
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s
 }

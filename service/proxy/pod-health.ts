@@ -43,6 +43,8 @@ interface Slot {
   ejectedUntil: number
   lastEjectedAt: number
   probeInFlight: boolean
+  /** Fires when the ejection ends, so the state readers see changes then. */
+  expiry: NodeJS.Timeout | undefined
 }
 
 export type StateListener = (pod: number, status: PodStatus, why: string) => void
@@ -57,7 +59,7 @@ export class PodHealth {
     this.#settings = settings
     this.#now = now
     this.#slots = Array.from({ length: numPods }, () => ({
-      state: 'up', consecutive: 0, ejections: 0, ejectedUntil: 0, lastEjectedAt: 0, probeInFlight: false
+      state: 'up', consecutive: 0, ejections: 0, ejectedUntil: 0, lastEjectedAt: 0, probeInFlight: false, expiry: undefined
     }))
   }
 
@@ -68,10 +70,10 @@ export class PodHealth {
   admit (pod: number): Admission {
     const s = this.#slot(pod)
     if (s.state === 'up') return SEND
-    const now = this.#now()
     if (s.state === 'ejected') {
+      const now = this.#now()
       if (now < s.ejectedUntil) return { kind: 'reject', retryAfterMs: s.ejectedUntil - now }
-      this.#set(pod, 'half-open', 'ejection expired')
+      this.#expire(pod)
     }
     if (s.probeInFlight) return { kind: 'reject', retryAfterMs: this.#settings.baseMs }
     s.probeInFlight = true
@@ -109,16 +111,15 @@ export class PodHealth {
     this.#set(pod, 'up', 'health check answered')
   }
 
+  /**
+   * What the next request to `pod` will meet. An ejection whose time has
+   * passed reads as half-open even if no request has come since, so the
+   * status page and the gauge follow the clock, not the traffic.
+   */
   status (pod: number): PodStatus {
     const s = this.#slot(pod)
-    const up = s.state === 'up'
-    return {
-      state: s.state,
-      consecutiveFailures: s.consecutive,
-      ejections: s.ejections,
-      ejectedUntil: up ? 0 : s.ejectedUntil,
-      ejectedAt: up ? 0 : s.lastEjectedAt
-    }
+    if (s.state === 'ejected' && this.#now() >= s.ejectedUntil) this.#expire(pod)
+    return snapshot(s)
   }
 
   get size (): number {
@@ -135,11 +136,24 @@ export class PodHealth {
     s.lastEjectedAt = now
     s.consecutive = 0
     this.#set(pod, 'ejected', `${why}; ejected for ${duration} ms`)
+    clearTimeout(s.expiry)
+    // Unref'd: a pending expiry must never keep a stopping process alive. The
+    // extra millisecond keeps it from firing before the clock reaches the end.
+    s.expiry = setTimeout(() => { s.expiry = undefined; this.status(pod) }, duration + 1).unref()
+  }
+
+  #expire (pod: number): void {
+    const s = this.#slot(pod)
+    clearTimeout(s.expiry)
+    s.expiry = undefined
+    this.#set(pod, 'half-open', 'ejection expired')
   }
 
   #set (pod: number, state: PodState, why: string): void {
-    this.#slot(pod).state = state
-    const status = this.status(pod)
+    const s = this.#slot(pod)
+    s.state = state
+    if (state === 'up') { clearTimeout(s.expiry); s.expiry = undefined }
+    const status = snapshot(s)
     for (const listener of this.#listeners) listener(pod, status, why)
   }
 
@@ -147,6 +161,17 @@ export class PodHealth {
     const s = this.#slots[pod]
     if (s === undefined) throw new RangeError(`no gateway pod ${pod}`)
     return s
+  }
+}
+
+function snapshot (s: Slot): PodStatus {
+  const up = s.state === 'up'
+  return {
+    state: s.state,
+    consecutiveFailures: s.consecutive,
+    ejections: s.ejections,
+    ejectedUntil: up ? 0 : s.ejectedUntil,
+    ejectedAt: up ? 0 : s.lastEjectedAt
   }
 }
 

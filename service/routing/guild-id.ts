@@ -32,10 +32,11 @@ export function isGuildId (raw: string): raw is GuildId {
 /** Returns `raw` as a GuildId or throws InvalidGuildIdError naming `source`. */
 export function parseGuildId (raw: string, source = 'input'): GuildId {
   const problem = guildIdProblem(raw)
-  if (problem !== undefined) throw new InvalidGuildIdError(source, `${JSON.stringify(truncate(raw))} ${problem}`)
+  if (problem !== undefined) throw new InvalidGuildIdError(source, `${JSON.stringify(clip(raw))} ${problem}`)
   return raw
 }
 
-function truncate (s: string): string {
+/** Client input quoted in an error message, cut so a huge value cannot bloat the answer or the log. */
+export function clip (s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s
 }

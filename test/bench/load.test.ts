@@ -8,10 +8,11 @@ const LOAD = join(__dirname, '..', '..', 'dist', 'bench', 'load.js')
 
 describe('npm run load, short and bounded', () => {
   it.each(['md5-mod', 'jump'])('routes every request to its owner with 3 routers and 3 gateways (%s)', async strategy => {
-    const { stdout } = await run(process.execPath, [LOAD, '--duration', '3', '--requests', '4000', '--concurrency', '24', '--strategy', strategy])
+    // Bounded by the request count; the duration is only a backstop, so a busy
+    // machine does the same 1500 requests, more slowly.
+    const { stdout } = await run(process.execPath, [LOAD, '--duration', '50', '--requests', '1500', '--concurrency', '24', '--strategy', strategy])
     expect(stdout).toMatch(/^misrouted: 0$/m)
-    const done = Number(/^requests: (\d+) in/m.exec(stdout)?.[1])
-    expect(done).toBeGreaterThan(500)
+    expect(stdout).toMatch(/^requests: 1500 in/m)
     expect(stdout).toMatch(/^ok \d+, errors none$/m)
     // Every pod served a share.
     const shares = [...stdout.matchAll(/(\d): (\d+) \(/g)].map(m => Number(m[2]))

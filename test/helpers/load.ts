@@ -14,24 +14,25 @@ export interface Outcome {
 
 export interface LoadPlan {
   readonly workers: number
-  /** Both bounds apply: the loop stops at whichever comes first. */
-  readonly maxRequests: number
-  readonly maxMs: number
+  /** The run's only bound: a count, so a slow machine does the same work, only later. */
+  readonly requests: number
+  /** Called as request `i` is about to be sent: faults are scheduled by count, not by clock. */
+  onSend? (i: number): void
   next (i: number): { method: 'GET' | 'POST' | 'PUT', path: string, guildId: string, body?: string }
 }
 
 /**
  * A bounded closed-loop load: `workers` loops, each sending one request at a
- * time, until `maxRequests` were sent or `maxMs` passed. Every request gets a
+ * time, until `requests` were sent. Every request gets a
  * unique x-request-id so gateways' logs can be matched against outcomes.
  */
 export async function runLoad (target: Dispatcher, plan: LoadPlan, tag = 'load'): Promise<Outcome[]> {
   const outcomes: Outcome[] = []
-  const start = performance.now()
   let sent = 0
   await Promise.all(Array.from({ length: plan.workers }, async () => {
-    while (sent < plan.maxRequests && performance.now() - start < plan.maxMs) {
+    while (sent < plan.requests) {
       const i = sent++
+      plan.onSend?.(i)
       const spec = plan.next(i)
       const id = `${tag}-${spec.method}-${i}`
       const t0 = performance.now()

@@ -4,7 +4,8 @@ import { Pool } from 'undici'
 import { STRATEGY_NAMES, strategy } from '../../service/routing/strategies'
 import { Cleanup, startGateways, startRouterProcess } from '../helpers/topology'
 
-const IDS = 10_000
+// Bounded by count; a test timeout of its own, so a busy machine only makes it slower.
+const IDS = 5_000
 const CONCURRENCY = 32
 const cleanup = new Cleanup()
 afterAll(() => cleanup.run())
@@ -50,5 +51,5 @@ describe.each(STRATEGY_NAMES)('%s over 5 pods', name => {
     expect(mismatches).toEqual([])
     expect(perPod.reduce((a, b) => a + b)).toBe(IDS)
     expect(Math.min(...perPod)).toBeGreaterThan(0)
-  })
+  }, 240_000)
 })

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { jump, md5Mod } from '../../service/routing/strategies'
+import { PLAN_SAMPLE_SIZE } from '../../service/routing/rescale-plan'
 import { seededSnowflakes } from '../../service/routing/snowflakes'
 
 const run = promisify(execFile)
@@ -58,8 +59,8 @@ describe('guild-router plan', () => {
     expect(code).toBe(0)
     const flows = [...stdout.matchAll(/pod (\d+) → pod (\d+): (\d+)/g)]
     expect(flows.map(f => f[2])).toEqual(['3', '3', '3'])
-    const moved = Number(/move: (\d+) of 100000/.exec(stdout)?.[1])
-    expect(Math.abs(moved / 100_000 - 0.25)).toBeLessThan(0.01)
+    const moved = Number(new RegExp(`move: (\\d+) of ${PLAN_SAMPLE_SIZE}`).exec(stdout)?.[1])
+    expect(Math.abs(moved / PLAN_SAMPLE_SIZE - 0.25)).toBeLessThan(0.01)
     expect(stdout).toContain('the least possible is 25.00%')
   })
 
@@ -81,5 +82,23 @@ describe('guild-router plan', () => {
     const { code, stderr } = await cli(['plan', '--from', '1', '--to', '2', file])
     expect(code).toBe(2)
     expect(stderr).toContain('guilds.txt:3: guild id "nope"')
+  })
+
+  it.each([
+    [['--ids'], 'no such file'],
+    [[], 'no such file']
+  ])('a missing file %j: one line naming it, exit 1, no stack trace', async (flags, why) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'plan-')), 'missing-file')
+    const { code, stdout, stderr } = await cli(['plan', '--from', '3', '--to', '4', ...flags, file])
+    expect(code).toBe(1)
+    expect(stdout).toBe('')
+    expect(stderr).toBe(`guild-router: cannot read guild ids from ${JSON.stringify(file)}: ${why}\n`)
+  })
+
+  it('a directory instead of a file: one line, exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-'))
+    const { code, stderr } = await cli(['plan', '--from', '3', '--to', '4', dir])
+    expect(code).toBe(1)
+    expect(stderr).toBe(`guild-router: cannot read guild ids from ${JSON.stringify(dir)}: it is a directory\n`)
   })
 })

@@ -1,6 +1,10 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../service/config'
 import { ConfigError } from '../../service/errors'
+import { SERVICE_DIR } from '../../service/local/processes'
 
 describe('parseConfig', () => {
   it('fills defaults and builds URLs from the template', () => {
@@ -30,6 +34,10 @@ describe('parseConfig', () => {
     [{ NUM_GATEWAY_PODS: '0' }, 'NUM_GATEWAY_PODS', /must be an integer from 1 to 100000 \(got "0"\)/],
     [{ NUM_GATEWAY_PODS: '3.5' }, 'NUM_GATEWAY_PODS', /got "3.5"/],
     [{ NUM_GATEWAY_PODS: 'three' }, 'NUM_GATEWAY_PODS', /got "three"/],
+    [{ NUM_GATEWAY_PODS: ' 3' }, 'NUM_GATEWAY_PODS', /must be an integer from 1 to 100000 \(got " 3"\)/],
+    [{ NUM_GATEWAY_PODS: '3\n' }, 'NUM_GATEWAY_PODS', /got "3\\n"/],
+    [{ NUM_GATEWAY_PODS: '1', PORT: '8000', ADMIN_PORT: '8000' }, 'ADMIN_PORT', /must differ from PORT \(both 8000\)/],
+    [{ NUM_GATEWAY_PODS: '1', ADMIN_PORT: '8080' }, 'ADMIN_PORT', /must differ from PORT \(both 8080\)/],
     [{ NUM_GATEWAY_PODS: '2', GATEWAY_URLS: 'http://a:1' }, 'GATEWAY_URLS', /exactly NUM_GATEWAY_PODS \(2\).*got 1/],
     [{ NUM_GATEWAY_PODS: '1', GATEWAY_URLS: 'ftp://a' }, 'GATEWAY_URLS', /http:\/\/ or https:\/\//],
     [{ NUM_GATEWAY_PODS: '1', GATEWAY_URLS: 'http://a:1/prefix' }, 'GATEWAY_URLS', /origins only/],
@@ -47,5 +55,26 @@ describe('parseConfig', () => {
     expect((thrown as ConfigError).variable).toBe(variable)
     expect((thrown as ConfigError).message.startsWith(variable)).toBe(true)
     expect((thrown as ConfigError).message).toMatch(message)
+  })
+
+  it('lets PORT and ADMIN_PORT both be 0: each asks the kernel for its own free port', () => {
+    expect(parseConfig({ NUM_GATEWAY_PODS: '1', PORT: '0', ADMIN_PORT: '0' })).toMatchObject({ port: 0, adminPort: 0 })
+  })
+})
+
+describe('the router process with a bad configuration', () => {
+  it.each([
+    [{ NUM_GATEWAY_PODS: '1', PORT: '18123', ADMIN_PORT: '18123' }, 'ADMIN_PORT must differ from PORT (both 18123): the admin port is never served on the proxy port'],
+    [{ NUM_GATEWAY_PODS: ' 3', PORT: '0', ADMIN_PORT: '0' }, 'NUM_GATEWAY_PODS must be an integer from 1 to 100000 (got " 3")']
+  ])('%j: exits 2 with one configuration error line (%s)', async (env, line) => {
+    const child = spawn(process.execPath, [join(SERVICE_DIR, 'main.js')], {
+      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', GATEWAY_URLS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.stdout.resume()
+    const [code] = await once(child, 'exit') as [number | null]
+    expect(code).toBe(2)
+    expect(stderr).toBe(`guild-router: invalid configuration: ${line}\n`)
   })
 })

@@ -208,7 +208,7 @@ describe('admin port', () => {
   it('/route/<id> names the owner', async () => {
     const res = await request(`${router.admin}/route/${GUILD}`)
     const body = await res.body.json() as Record<string, unknown>
-    expect(body).toEqual({ guildId: GUILD, pod: md5Mod(GUILD, 3), url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), strategy: 'md5-mod', numPods: 3 })
+    expect(body).toEqual({ guildId: GUILD, pod: md5Mod(GUILD, 3), url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), state: 'up', ejectedUntil: null, strategy: 'md5-mod', numPods: 3 })
   })
 
   it.each([['0123', 'invalid_guild_id'], ['abc', 'invalid_guild_id']])('/route/%s → 400 %s', async (id, code) => {

@@ -7,12 +7,14 @@ import { Client, Pool, request } from 'undici'
 import { seededSnowflakes } from '../../service/routing/snowflakes'
 import { jump, md5Mod } from '../../service/routing/strategies'
 import { guildOwnedBy } from '../helpers/guilds'
-import { runLoad } from '../helpers/load'
+import { runLoad, type Outcome } from '../helpers/load'
 import { Cleanup, scriptedGateway, startGateway, startGateways, startRouterProcess } from '../helpers/topology'
 
 /**
- * The fault tests: real gateway and router processes on 127.0.0.1, each run
- * bounded in requests and time.
+ * The fault tests: real gateway and router processes on 127.0.0.1. Each run
+ * is bounded by counts and asserts outcomes — what each client got, what each
+ * gateway received — never how much got done in a time window, so a busy
+ * machine only makes them slower.
  */
 const cleanup = new Cleanup()
 afterEach(() => cleanup.run())
@@ -38,19 +40,19 @@ function deliveries (logs: string[]): Map<string, number> {
 }
 
 describe('1. a gateway killed under mixed GET/POST load', () => {
-  it('never delivers a POST twice; every client gets JSON or a clean connection error within the deadline', async () => {
+  it('never delivers a POST twice; every client gets JSON or a clean connection error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kill-'))
     const logs = [0, 1, 2].map(n => join(dir, `gateway-${n}.log`))
     const gateways = await startGateways(cleanup, 3, 'md5-mod', n => ({ REQUEST_LOG: logs[n] as string }))
     const router = await startRouterProcess(cleanup, {
-      NUM_GATEWAY_PODS: '3', GATEWAY_URLS: gateways.urls.join(','), REQUEST_DEADLINE_MS: '1000'
+      NUM_GATEWAY_PODS: '3', GATEWAY_URLS: gateways.urls.join(',')
     })
     const ids = [...seededSnowflakes(600, BigInt(Date.now()))]
-    setTimeout(() => { void gateways.procs[1]?.stop('SIGKILL') }, 600)
+    // Killed a third of the way in: two thirds of the run meet the dead pod.
     const outcomes = await runLoad(pool(router.base), {
       workers: 12,
-      maxRequests: 6000,
-      maxMs: 2500,
+      requests: 3000,
+      onSend: i => { if (i === 1000) void gateways.procs[1]?.stop('SIGKILL') },
       next: i => ({
         method: i % 2 === 0 ? 'GET' : 'POST',
         path: '/interactions',
@@ -66,8 +68,9 @@ describe('1. a gateway killed under mixed GET/POST load', () => {
     for (const o of outcomes) {
       // JSON from the gateway or the router, or a connection the router closed.
       if (o.error === undefined) expect(o.json, `${o.id} ${o.status}`).toBeDefined()
-      expect(o.ms, o.id).toBeLessThan(1000 + 750)
     }
+    // Every request the gateways logged was answered to its client; nothing was lost or invented.
+    for (const id of seen.keys()) expect(outcomes.some(o => o.id === id), id).toBe(true)
     // The kill mattered: pod 1's guilds failed, the others' kept working.
     const onPod1 = outcomes.filter(o => md5Mod(o.guildId, 3) === 1 && o.status !== undefined && o.status >= 500)
     expect(onPod1.length).toBeGreaterThan(0)
@@ -80,7 +83,7 @@ describe('1. a gateway killed under mixed GET/POST load', () => {
 })
 
 describe('2. a gateway restarted', () => {
-  it('serves its guilds again within a second of answering (active checks on)', async () => {
+  it('serves its guilds again once it answers: the active check brings it back, not the ejection running out', async () => {
     const gateways = await startGateways(cleanup, 3)
     const router = await startRouterProcess(cleanup, {
       NUM_GATEWAY_PODS: '3',
@@ -110,15 +113,18 @@ describe('2. a gateway restarted', () => {
 
     const restarted = startGateway(cleanup, 1, { PORT: port })
     await restarted.listening
-    const answeredAt = performance.now()
-    let servedAfter = Number.POSITIVE_INFINITY
-    while (performance.now() - answeredAt < 3000) {
+    // Bounded by attempts; the outcome that matters is who brought it back.
+    let served = false
+    for (let i = 0; i < 500 && !served; i++) {
       const res = await request(`${router.base}/guilds/${guild}`)
       await res.body.dump()
-      if (res.statusCode === 200) { servedAfter = performance.now() - answeredAt; break }
-      await sleep(20)
+      served = res.statusCode === 200
+      if (!served) await sleep(20)
     }
-    expect(servedAfter).toBeLessThan(1000)
+    expect(served).toBe(true)
+    // The active check, not the 20 s ejection running out, ended the ejection.
+    expect(router.proc.lines.some(l => l.includes('gateway pod 1 is up: health check answered'))).toBe(true)
+    expect(router.proc.lines.some(l => l.includes('ejection expired'))).toBe(false)
   })
 })
 
@@ -148,8 +154,8 @@ describe('4. a gateway that stalls', () => {
     const elapsed = performance.now() - t0
     expect(res.statusCode).toBe(504)
     expect(await res.body.json()).toMatchObject({ error: 'gateway_timeout' })
+    // Never before the deadline (a busy machine can only make it later).
     expect(elapsed).toBeGreaterThanOrEqual(550)
-    expect(elapsed).toBeLessThan(600 + 750)
   })
 })
 
@@ -189,17 +195,19 @@ describe('5. a gateway answering 503 with Retry-After', () => {
   })
 
   it('a Retry-After past the deadline is passed through rather than waited on', async () => {
+    let hits = 0
     const gateway = await scriptedGateway(cleanup, (_req, res) => {
+      hits++
       res.writeHead(503, { 'retry-after': '30', 'content-type': 'application/json' })
       res.end('{"error":"maintenance"}')
     })
     const router = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url })
-    const t0 = performance.now()
     const res = await request(`${router.base}/guilds/1`)
+    // Waiting would have ended in the router's own 504 at the deadline, after a retry.
     expect(res.statusCode).toBe(503)
     expect(res.headers['retry-after']).toBe('30')
-    await res.body.dump()
-    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(await res.body.json()).toEqual({ error: 'maintenance' })
+    expect(hits).toBe(1)
   })
 })
 
@@ -222,51 +230,79 @@ describe('6. a template URL whose host does not resolve', () => {
 })
 
 describe('7. the router sent SIGTERM under load', () => {
-  it('fails none of the requests it accepted, then exits 0', async () => {
-    // Slow answers keep requests in flight across the moment the listener closes.
+  it('fails none of the requests it accepted, then exits 0 (bounded by counts, not a time window)', async () => {
+    // The gateway holds every request until the test lets go, so "in flight
+    // when the signal arrives" is a fact, not a hope about timing.
+    const held: Array<() => void> = []
+    let received = 0
+    let releasing = false
     const gateway = await scriptedGateway(cleanup, (req, res) => {
+      received++
       req.resume()
-      setTimeout(() => res.end('{"ok":true}'), 250)
+      const answer = (): void => { res.end('{"ok":true}') }
+      if (releasing) answer()
+      else held.push(answer)
     })
     const router = await startRouterProcess(cleanup, {
-      NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url, DRAIN_DELAY_MS: '600', SHUTDOWN_TIMEOUT_MS: '3000'
+      NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url, DRAIN_DELAY_MS: '3000', SHUTDOWN_TIMEOUT_MS: '10000'
     })
     const exited = once(router.proc.child, 'exit')
-    setTimeout(() => router.proc.child.kill('SIGTERM'), 300)
-    let readyDuringDrain: number | undefined
-    setTimeout(() => {
-      void request(`${router.admin}/readyz`).then(r => { readyDuringDrain = r.statusCode; return r.body.dump() }).catch(() => {})
-    }, 400)
-    // As in a cluster: clients keep coming during the drain delay (endpoints
-    // lag the readiness change), then stop before the listener closes at
-    // 300 + 600 ms. Requests sent up to 850 ms are still in flight then.
-    const outcomes = await runLoad(pool(router.base, 16), {
+    const send = (n: number, tag: string): Promise<Outcome[]> => runLoad(pool(router.base, 16), {
       workers: 16,
-      maxRequests: 2000,
-      maxMs: 850,
+      requests: n,
       next: i => ({ method: i % 2 === 0 ? 'GET' : 'POST', path: '/interactions', guildId: '81384788765712384', body: i % 2 === 0 ? undefined : '{}' })
-    }, 'term')
+    }, tag)
+
+    const before = send(16, 'before')
+    while (held.length < 16) await sleep(10)
+    router.proc.child.kill('SIGTERM')
+    // Readiness fails once the router has the signal; the 16 are still held.
+    let ready = 200
+    for (let i = 0; i < 200 && ready === 200; i++) {
+      const r = await request(`${router.admin}/readyz`)
+      await r.body.dump()
+      ready = r.statusCode
+      if (ready === 200) await sleep(10)
+    }
+    expect(ready).toBe(503)
+    expect(held).toHaveLength(16)
+    // As in a cluster, clients keep coming during the drain (endpoints lag the
+    // readiness change): 32 more, answered at once.
+    releasing = true
+    for (const answer of held.splice(0)) answer()
+    const during = await send(32, 'during')
+    const inFlight = await before
     const [code] = await exited as [number]
 
-    expect(readyDuringDrain).toBe(503)
     expect(code).toBe(0)
-    expect(outcomes.length).toBeGreaterThan(40)
-    expect(outcomes.filter(o => o.status !== 200)).toEqual([])
-    const lastSent = Math.max(...outcomes.map(o => o.ms))
-    expect(lastSent).toBeGreaterThan(200) // requests really were in flight
+    // The 16 held across the signal were all answered.
+    expect(inFlight.filter(o => o.status !== 200)).toEqual([])
+    // A later one was served, or refused if the drain was already over on a
+    // slow machine: never accepted and then failed.
+    expect(during.filter(o => o.status !== 200 && o.error !== 'ECONNREFUSED')).toEqual([])
+    // The gateway saw each answered request exactly once, and nothing else.
+    expect(received).toBe(16 + during.filter(o => o.status === 200).length)
   })
 
   it('refuses new connections once the drain is over, and never resets an accepted request', async () => {
-    const gateway = await scriptedGateway(cleanup, (req, res) => { req.resume(); setTimeout(() => res.end('{}'), 20) })
+    let received = 0
+    const gateway = await scriptedGateway(cleanup, (req, res) => { received++; req.resume(); setTimeout(() => res.end('{}'), 20) })
     const router = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url, DRAIN_DELAY_MS: '200' })
     const exited = once(router.proc.child, 'exit')
     const fresh = (): Client => { const c = new Client(router.base); cleanup.add(() => c.destroy()); return c }
     const slow = fresh().request({ path: '/guilds/1', method: 'GET' }).then(async r => { await r.body.dump(); return r.statusCode }, (e: unknown) => e)
-    await sleep(50) // connected and sent before the signal
+    while (received < 1) await sleep(5) // accepted and at the gateway before the signal
     router.proc.child.kill('SIGTERM')
-    await sleep(500)
-    // A new connection after the drain is refused: never accepted, so never half-served.
-    await expect(fresh().request({ path: '/guilds/1', method: 'GET' })).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    // Each new connection is either served in full (drain not over yet) or
+    // refused (never accepted, so never half-served); once refused, always refused.
+    const answers: unknown[] = []
+    for (let i = 0; i < 400 && answers.at(-1) !== 'ECONNREFUSED'; i++) {
+      answers.push(await fresh().request({ path: '/guilds/1', method: 'GET' })
+        .then(async r => { await r.body.dump(); return r.statusCode }, (e: { code?: string }) => e.code))
+      await sleep(10)
+    }
+    expect(answers.at(-1)).toBe('ECONNREFUSED')
+    expect(answers.slice(0, -1).filter(a => a !== 200)).toEqual([])
     expect(await slow).toBe(200)
     expect((await exited)[0]).toBe(0)
   })

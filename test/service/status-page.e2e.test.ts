@@ -67,7 +67,8 @@ describe('the status page', () => {
     for (let i = 0; i < 3; i++) await (await request(`${router.base}/guilds/${victim}`)).body.dump()
     await page.waitForFunction(
       () => (document.querySelector('#pods tr[data-pod="2"] td.state')?.textContent ?? '').startsWith('ejected until'),
-      undefined, { timeout: REFRESH_MS + 1500 })
+      // An upper bound for a failure report only, far above the refresh period.
+      undefined, { timeout: 15 * REFRESH_MS })
     expect(await page.locator('#pods tr[data-pod="0"] td.state').textContent()).toBe('up')
 
     const shot = process.env.UPDATE_SCREENSHOTS === '1'
@@ -76,6 +77,29 @@ describe('the status page', () => {
     await page.screenshot({ path: shot, fullPage: true })
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG')
     expect(problems).toEqual([])
+  })
+
+  it('greys out the stale table and says so when the router stops answering, and shows the owner ejected in a lookup', async () => {
+    const dead = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '3', GATEWAY_URLS: gateways.urls.join(',') })
+    const page = await browser.newPage()
+    const victim = guildOwnedBy(2, 3)
+    // Pod 2 was stopped by the test above; this router ejects it on its own evidence.
+    for (let i = 0; i < 3; i++) await (await request(`${dead.base}/guilds/${victim}`)).body.dump()
+    await page.goto(`${dead.admin}/?guild=${victim}`)
+    expect(await page.locator('#lookup-result').textContent()).toMatch(/→ pod 2 \(.*\): owner ejected until \d\d:\d\d:\d\d UTC/)
+    expect(await page.locator('#live').getAttribute('class')).toBeNull()
+    const updated = await page.locator('#updated').textContent()
+
+    await dead.proc.stop('SIGKILL')
+    await page.waitForFunction(() => document.getElementById('live')?.classList.contains('stale') === true, undefined, { timeout: 15 * REFRESH_MS })
+    expect(await page.locator('#stale').isVisible()).toBe(true)
+    expect(await page.locator('#stale').textContent()).toMatch(new RegExp(`^The router is not answering \\(.+\\): the table below is from ${updated} and may be out of date\\.$`))
+    expect(await page.locator('#live').evaluate(el => getComputedStyle(el).opacity)).toBe('0.45')
+    // The table is kept for reference, not emptied.
+    expect(await page.locator('#pods tr').count()).toBe(3)
+    if (process.env.UPDATE_SCREENSHOTS === '1') {
+      await page.screenshot({ path: join(__dirname, '..', '..', 'docs', 'status-page-stale.png'), fullPage: true })
+    }
   })
 
   it('escapes a guild id from the query string instead of running it', async () => {

@@ -31,6 +31,18 @@ describe('PodHealth', () => {
     expect(health.status(0).state).toBe('up')
   })
 
+  it('an ejection whose time has passed reads as half-open with no request since, and says so once', () => {
+    const { health, advance, changes } = tracker()
+    for (let i = 0; i < 3; i++) health.failed(2, 'never-sent')
+    advance(999)
+    expect(health.status(2).state).toBe('ejected')
+    advance(1)
+    expect(health.status(2)).toMatchObject({ state: 'half-open', ejectedUntil: 1_001_000 })
+    expect(health.status(2).state).toBe('half-open')
+    expect(changes).toEqual(['2:ejected', '2:half-open'])
+    expect(health.admit(2)).toEqual({ kind: 'probe' })
+  })
+
   it('after the ejection, lets one probe through at a time (half-open)', () => {
     const { health, advance, changes } = tracker()
     for (let i = 0; i < 3; i++) health.failed(2, 'never-sent')
