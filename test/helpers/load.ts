@@ -17,6 +17,8 @@ export interface LoadPlan {
   /** Both bounds apply: the loop stops at whichever comes first. */
   readonly maxRequests: number
   readonly maxMs: number
+  /** Optional third bound: no new request once it returns true. */
+  readonly stop?: () => boolean
   next (i: number): { method: 'GET' | 'POST' | 'PUT', path: string, guildId: string, body?: string }
 }
 
@@ -30,7 +32,7 @@ export async function runLoad (target: Dispatcher, plan: LoadPlan, tag = 'load')
   const start = performance.now()
   let sent = 0
   await Promise.all(Array.from({ length: plan.workers }, async () => {
-    while (sent < plan.maxRequests && performance.now() - start < plan.maxMs) {
+    while (sent < plan.maxRequests && performance.now() - start < plan.maxMs && plan.stop?.() !== true) {
       const i = sent++
       const spec = plan.next(i)
       const id = `${tag}-${spec.method}-${i}`
