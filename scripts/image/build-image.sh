@@ -24,10 +24,13 @@ t1=$(date +%s)
 cafile=$(npm config get cafile 2>/dev/null || true)
 case "$cafile" in ''|null|undefined) cafile="${NODE_EXTRA_CA_CERTS:-}" ;; esac
 npmetc=$(mktemp -d "${TMPDIR:-/tmp}/npm-etc.XXXXXX")
-trap 'rm -rf "$npmetc"' EXIT
+# Resolving the short name `node:...` creates the machine-wide alias cache's
+# lock; remove it again unless it was there before.
+aliases=/var/cache/containers
+if [ -e "$aliases" ]; then trap 'rm -rf "$npmetc"' EXIT; else trap 'rm -rf "$npmetc" "$aliases"' EXIT; fi
 if [ -n "$cafile" ] && [ -f "$cafile" ]; then
   cp "$cafile" "$npmetc/ca.crt"
-  printf 'cafile=/usr/local/etc/ca.crt\n' > "$npmetc/npmrc"
+  printf 'cafile=/usr/local/etc/ca.crt\nupdate-notifier=false\n' > "$npmetc/npmrc"
 fi
 chmod -R a+rX "$npmetc"
 

@@ -45,6 +45,9 @@ CONF
 cat > "$STATE/etc/registries.conf" <<CONF
 unqualified-search-registries = ["docker.io"]
 short-name-mode = "permissive"
+
+[aliases]
+"node" = "docker.io/library/node"
 CONF
 
 cat <<ENV

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seededSnowflakes } from '../../service/routing/snowflakes'
 import { strategy } from '../../service/routing/strategies'
 import { runLoad } from '../helpers/load'
+import { recordHostState, restoreHostState } from './host-state'
 import { ROOT, freeSubnet, machineNetworks, podman, podmanEnv, podmanTry } from './podman'
 
 /**
@@ -30,6 +31,7 @@ const RESTRICTED = ['--read-only', '--user', '1000:1000', '--cap-drop=ALL', '--s
 const pick = strategy('md5-mod').pick
 
 const env = podmanEnv()
+const HOST_STATE = join(env.GUILD_ROUTER_TOOLCHAIN ?? '', 'podman', 'host-state.json')
 let subnet = ''
 let routerUrl = ''
 let adminUrl = ''
@@ -44,14 +46,7 @@ async function cleanUp (): Promise<void> {
   await podmanTry(env, ['rm', '--force', '--time', '0', '--ignore', ...CONTAINERS])
   await podmanTry(env, ['image', 'unmount', '--all'])
   await podmanTry(env, ['network', 'rm', '--force', NETWORK])
-  // netavark removes its rules with the network; drop any a crash left behind.
-  for (const table of ['nat', 'filter']) {
-    const rules = await run('iptables', ['-t', table, '-S']).catch(() => '')
-    for (const rule of rules.split('\n')) {
-      if (subnet === '' || !rule.startsWith('-A ') || !rule.includes(subnet)) continue
-      await run('iptables', ['-t', table, ...rule.replace(/^-A /, '-D ').split(' ')]).catch(() => '')
-    }
-  }
+  restoreHostState(HOST_STATE, subnet)
 }
 
 function run (cmd: string, args: readonly string[], opts: { inheritStderr?: boolean } = {}): Promise<string> {
@@ -95,13 +90,14 @@ function guildsOf (pod: number, count: number, seed: bigint): string[] {
 }
 
 beforeAll(async () => {
-  subnet = freeSubnet(machineNetworks(), SUBNETS)
   await cleanUp()
+  subnet = freeSubnet(machineNetworks(), SUBNETS)
   const t0 = performance.now()
   const archive = (await run(join(ROOT, 'scripts/image/build-image.sh'), [], { inheritStderr: true })).trim()
   log(`image built in ${Math.round((performance.now() - t0) / 1000)} s; OCI archive for the real-node tier: ${archive}`)
 
   log(`network ${NETWORK} on ${subnet}`)
+  recordHostState(HOST_STATE)
   await podman(env, ['network', 'create', '--subnet', subnet, NETWORK])
   for (const [n, name] of GATEWAYS.entries()) {
     await podman(env, ['run', '--detach', '--name', name, '--network', NETWORK,
