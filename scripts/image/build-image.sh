@@ -24,10 +24,14 @@ t1=$(date +%s)
 cafile=$(npm config get cafile 2>/dev/null || true)
 case "$cafile" in ''|null|undefined) cafile="${NODE_EXTRA_CA_CERTS:-}" ;; esac
 npmetc=$(mktemp -d "${TMPDIR:-/tmp}/npm-etc.XXXXXX")
-# Resolving the short name `node:...` creates the machine-wide alias cache's
-# lock; remove it again unless it was there before.
-aliases=/var/cache/containers
-if [ -e "$aliases" ]; then trap 'rm -rf "$npmetc"' EXIT; else trap 'rm -rf "$npmetc" "$aliases"' EXIT; fi
+# podman build and save write the machine-wide blob info cache and the
+# short-name alias cache's lock whatever the configuration says; remove what
+# was not there before.
+created=("$npmetc")
+for place in /var/lib/containers/cache /var/lib/containers /var/cache/containers; do
+  [ -e "$place" ] || created+=("$place")
+done
+trap 'rm -rf "${created[@]}"' EXIT
 if [ -n "$cafile" ] && [ -f "$cafile" ]; then
   cp "$cafile" "$npmetc/ca.crt"
   printf 'cafile=/usr/local/etc/ca.crt\nupdate-notifier=false\n' > "$npmetc/npmrc"
@@ -39,9 +43,14 @@ podman build --pull=never --network=host \
   -v "$npmetc:/usr/local/etc:ro" -t "$IMAGE" -f Dockerfile . >&2
 t2=$(date +%s)
 
-mkdir -p "$(dirname "$ARCHIVE")"
-rm -f "$ARCHIVE.partial"
-podman save -q --format oci-archive -o "$ARCHIVE.partial" "$IMAGE"
-mv "$ARCHIVE.partial" "$ARCHIVE"
+# Written again only when the image changed (its id is kept beside it).
+id=$(podman image inspect --format '{{.Id}}' "$IMAGE")
+if [ ! -f "$ARCHIVE" ] || [ "$(cat "$ARCHIVE.id" 2>/dev/null)" != "$id" ]; then
+  mkdir -p "$(dirname "$ARCHIVE")"
+  rm -f "$ARCHIVE.partial"
+  podman save -q --format oci-archive -o "$ARCHIVE.partial" "$IMAGE"
+  mv "$ARCHIVE.partial" "$ARCHIVE"
+  echo "$id" > "$ARCHIVE.id"
+fi
 log "base image $((t1 - t0)) s, Dockerfile $((t2 - t1)) s, OCI archive $(du -m "$ARCHIVE" | cut -f1) MB: $ARCHIVE"
 echo "$ARCHIVE"

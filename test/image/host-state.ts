@@ -2,26 +2,30 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 
 /**
- * What podman's bridge networks change outside podman's own directories:
- * netavark's iptables chains, its state in /run/containers/networks, and
+ * What podman changes outside the directories it is configured with:
+ * netavark's iptables chains, the PODMAN_PLACES below, and
  * net.ipv4.ip_forward. Recorded before the test's network is created (in a
  * file, so the next run can undo what a crashed one left) and put back after.
  */
 export interface HostState {
   readonly chains: Readonly<Record<Table, readonly string[]>>
-  readonly networksDir: boolean
+  /** Which of PODMAN_PLACES existed. */
+  readonly places: readonly string[]
   readonly ipForward: string
 }
 
 type Table = 'nat' | 'filter'
 const TABLES: readonly Table[] = ['nat', 'filter']
-const NETWORKS_DIR = '/run/containers/networks'
+// Written by podman even with a configuration of its own: /run/containers
+// (and netavark's networks/ in it), the blob info cache in
+// /var/lib/containers/cache, the short-name alias cache's lock.
+const PODMAN_PLACES = ['/run/containers/networks', '/run/containers', '/var/lib/containers/cache', '/var/lib/containers', '/var/cache/containers']
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward'
 
 export function recordHostState (file: string): HostState {
   const state: HostState = {
     chains: { nat: chains('nat'), filter: chains('filter') },
-    networksDir: existsSync(NETWORKS_DIR),
+    places: PODMAN_PLACES.filter(p => existsSync(p)),
     ipForward: readFileSync(IP_FORWARD, 'utf8').trim()
   }
   writeFileSync(file, JSON.stringify(state))
@@ -45,7 +49,9 @@ export function restoreHostState (file: string, subnet: string): void {
     for (const chain of added) iptables(table, ['-F', chain])
     for (const chain of added) iptables(table, ['-X', chain])
   }
-  if (!before.networksDir) rmSync(NETWORKS_DIR, { recursive: true, force: true })
+  for (const place of PODMAN_PLACES) {
+    if (!before.places.includes(place)) rmSync(place, { recursive: true, force: true })
+  }
   if (readFileSync(IP_FORWARD, 'utf8').trim() !== before.ipForward) writeFileSync(IP_FORWARD, before.ipForward)
   rmSync(file, { force: true })
 }

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { lstatSync, readFileSync, readdirSync, type Stats } from 'node:fs'
+import { existsSync, lstatSync, readFileSync, readdirSync, type Stats } from 'node:fs'
 import { join } from 'node:path'
 import { Agent, Pool, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -31,6 +31,9 @@ const RESTRICTED = ['--read-only', '--user', '1000:1000', '--cap-drop=ALL', '--s
 const pick = strategy('md5-mod').pick
 
 const env = podmanEnv()
+// Podman's machine-wide places, which the test's own configuration replaces.
+const GLOBAL_PLACES = ['/var/lib/containers', '/run/containers', '/run/libpod', '/etc/containers/networks', '/var/cache/containers']
+const globalBefore = GLOBAL_PLACES.filter(p => exists(p))
 const HOST_STATE = join(env.GUILD_ROUTER_TOOLCHAIN ?? '', 'podman', 'host-state.json')
 let subnet = ''
 let routerUrl = ''
@@ -41,12 +44,11 @@ function log (text: string): void {
   process.stderr.write(`[image ${new Date().toISOString().slice(11, 19)}] ${text}\n`)
 }
 
-/** Whatever this test created, also what a crashed run left behind. */
-async function cleanUp (): Promise<void> {
+/** The containers, network and mounts this test creates, also a crashed run's. */
+async function removeOurs (): Promise<void> {
   await podmanTry(env, ['rm', '--force', '--time', '0', '--ignore', ...CONTAINERS])
   await podmanTry(env, ['image', 'unmount', '--all'])
   await podmanTry(env, ['network', 'rm', '--force', NETWORK])
-  restoreHostState(HOST_STATE, subnet)
 }
 
 function run (cmd: string, args: readonly string[], opts: { inheritStderr?: boolean } = {}): Promise<string> {
@@ -90,14 +92,20 @@ function guildsOf (pod: number, count: number, seed: bigint): string[] {
 }
 
 beforeAll(async () => {
-  await cleanUp()
+  if (existsSync(HOST_STATE)) {
+    log('undoing what a crashed run left behind')
+    await removeOurs()
+    restoreHostState(HOST_STATE, '')
+  }
+  // Before podman first runs: even `podman network rm` leaves netavark state behind.
+  recordHostState(HOST_STATE)
+  await removeOurs()
   subnet = freeSubnet(machineNetworks(), SUBNETS)
   const t0 = performance.now()
   const archive = (await run(join(ROOT, 'scripts/image/build-image.sh'), [], { inheritStderr: true })).trim()
   log(`image built in ${Math.round((performance.now() - t0) / 1000)} s; OCI archive for the real-node tier: ${archive}`)
 
   log(`network ${NETWORK} on ${subnet}`)
-  recordHostState(HOST_STATE)
   await podman(env, ['network', 'create', '--subnet', subnet, NETWORK])
   for (const [n, name] of GATEWAYS.entries()) {
     await podman(env, ['run', '--detach', '--name', name, '--network', NETWORK,
@@ -121,7 +129,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agent?.close()
-  await cleanUp()
+  await removeOurs()
+  restoreHostState(HOST_STATE, subnet)
+  // The machine's own container storage and configuration are as they were.
+  expect(GLOBAL_PLACES.filter(p => exists(p))).toEqual(globalBefore)
 })
 
 describe('the image', () => {
@@ -154,14 +165,15 @@ describe('the image', () => {
       })
       expect(problems).toEqual([])
 
-      const ca = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt'
-      const caText = exists(ca) ? readFileSync(ca) : undefined
+      // The bundle build-image.sh mounts: npm's cafile, else NODE_EXTRA_CA_CERTS.
+      const npmCafile = execFileSync('npm', ['config', 'get', 'cafile'], { encoding: 'utf8', env }).trim()
+      const cas = [npmCafile, process.env.NODE_EXTRA_CA_CERTS ?? ''].filter(exists).map(f => readFileSync(f))
       const leaks: string[] = []
       for (const dir of ['usr/local', 'etc', 'root', 'home', 'app', 'tmp']) {
         if (!exists(join(root, dir))) continue
         walk(join(root, dir), (path, st) => {
           if (/(^|\/)\.?npmrc$/.test(path)) leaks.push(path.slice(root.length))
-          if (caText !== undefined && st.isFile() && st.size === caText.length && readFileSync(path).equals(caText)) leaks.push(path.slice(root.length))
+          if (st.isFile() && cas.some(ca => st.size === ca.length && readFileSync(path).equals(ca))) leaks.push(path.slice(root.length))
         })
       }
       expect(leaks, 'the machine\'s npm CA settings in the image').toEqual([])
@@ -265,6 +277,7 @@ describe('the router and three gateways from the image, on the default URL templ
 })
 
 function exists (path: string): boolean {
+  if (path === '') return false
   try { lstatSync(path); return true } catch { return false }
 }
 
