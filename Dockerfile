@@ -8,10 +8,13 @@ COPY package.json package-lock.json ./
 # The image has Node 24 already: skip optional packages (the bundled Node for
 # bare machines) and install scripts.
 RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.service.json ./
 COPY service ./service
-COPY bench ./bench
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --omit=optional
+# The service alone (not bench/ or dev/). `npm prune` leaves the scope
+# directories of removed packages (@types, @vitest, ...) behind, empty.
+RUN npx tsc -p tsconfig.service.json \
+ && npm prune --omit=dev --omit=optional --no-audit --no-fund \
+ && find node_modules -mindepth 1 -type d -empty -delete
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production

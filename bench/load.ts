@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { startNode, type NodeProcess } from '../service/local/processes'
+import { startNode, type NodeProcess } from '../dev/processes'
 import { oracleOwner } from './owner-oracle'
 
 /**

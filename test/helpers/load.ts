@@ -14,10 +14,12 @@ export interface Outcome {
 
 export interface LoadPlan {
   readonly workers: number
-  /** The run's only bound: a count, so a slow machine does the same work, only later. */
+  /** The run's bound: a count, so a slow machine does the same work, only later. */
   readonly requests: number
   /** Called as request `i` is about to be sent: faults are scheduled by count, not by clock. */
   onSend? (i: number): void
+  /** Optional: no new request once it returns true (an event the test waits for, never a clock). */
+  readonly stop?: () => boolean
   next (i: number): { method: 'GET' | 'POST' | 'PUT', path: string, guildId: string, body?: string }
 }
 
@@ -30,7 +32,7 @@ export async function runLoad (target: Dispatcher, plan: LoadPlan, tag = 'load')
   const outcomes: Outcome[] = []
   let sent = 0
   await Promise.all(Array.from({ length: plan.workers }, async () => {
-    while (sent < plan.requests) {
+    while (sent < plan.requests && plan.stop?.() !== true) {
       const i = sent++
       plan.onSend?.(i)
       const spec = plan.next(i)

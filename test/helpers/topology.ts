@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { startNode, type NodeProcess } from '../../service/local/processes'
+import { startNode, type NodeProcess } from '../../dev/processes'
 
 /** Processes and servers a suite started, stopped in its afterAll/afterEach. */
 export class Cleanup {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../service/config'
 import { ConfigError } from '../../service/errors'
-import { SERVICE_DIR } from '../../service/local/processes'
+import { SERVICE_DIR } from '../../dev/processes'
 
 describe('parseConfig', () => {
   it('fills defaults and builds URLs from the template', () => {

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import { startNode } from '../../service/local/processes'
+import { startNode } from '../../dev/processes'
 import { guildOwnedBy } from '../helpers/guilds'
 import { Cleanup, closedPortUrl, scriptedGateway, startRouterProcess, type RouterProcess } from '../helpers/topology'
 

@@ -6,7 +6,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SERVICE_DIR } from '../../../service/local/processes'
+import { SERVICE_DIR } from '../../dev/processes'
 
 /**
  * `npm start`'s topology as a real process tree. Its children inherit its
@@ -36,7 +36,7 @@ describe('npm start when the router port is taken (issue 13)', () => {
     const taken = (blocker.address() as AddressInfo).port
 
     const marker = `GUILD_ROUTER_TOPOLOGY_TEST=${randomUUID()}`
-    const child = spawn(process.execPath, [join(SERVICE_DIR, 'local', 'local-topology.js')], {
+    const child = spawn(process.execPath, [join(SERVICE_DIR, '..', 'dev', 'local-topology.js')], {
       env: { ...process.env, HOST: '127.0.0.1', PORT: String(taken), ADMIN_PORT: '0', LOG_LEVEL: 'warn', [marker.split('=')[0] as string]: marker.split('=')[1] },
       stdio: ['ignore', 'pipe', 'pipe']
     })

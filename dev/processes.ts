@@ -5,11 +5,12 @@ import { createInterface } from 'node:readline'
 
 /**
  * dist/service, where the compiled entry points live — also when this module
- * runs from source under the test runner.
+ * runs from source under the test runner. Development and test tooling only:
+ * it lives outside service/ so the image does not ship it.
  */
 export const SERVICE_DIR = __dirname.includes(`${sep}dist${sep}`)
-  ? join(__dirname, '..')
-  : join(__dirname, '..', '..', 'dist', 'service')
+  ? join(__dirname, '..', 'service')
+  : join(__dirname, '..', 'dist', 'service')
 
 export interface Listening {
   readonly port: number

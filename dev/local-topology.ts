@@ -1,7 +1,7 @@
 import { request } from 'undici'
-import { parseConfig } from '../config'
-import { ConfigError } from '../errors'
-import { strategy } from '../routing/strategies'
+import { parseConfig } from '../service/config'
+import { ConfigError } from '../service/errors'
+import { strategy } from '../service/routing/strategies'
 import { startNode, type NodeProcess } from './processes'
 
 /**

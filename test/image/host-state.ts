@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+
+/**
+ * What podman changes outside the directories it is configured with:
+ * netavark's iptables chains, the PODMAN_PLACES below, and
+ * net.ipv4.ip_forward. Recorded before the test's network is created (in a
+ * file, so the next run can undo what a crashed one left) and put back after.
+ */
+export interface HostState {
+  readonly chains: Readonly<Record<Table, readonly string[]>>
+  /** Which of PODMAN_PLACES existed. */
+  readonly places: readonly string[]
+  readonly ipForward: string
+}
+
+type Table = 'nat' | 'filter'
+const TABLES: readonly Table[] = ['nat', 'filter']
+// Written by podman even with a configuration of its own: /run/containers
+// (and netavark's networks/ in it), the blob info cache in
+// /var/lib/containers/cache, the short-name alias cache's lock.
+const PODMAN_PLACES = ['/run/containers/networks', '/run/containers', '/var/lib/containers/cache', '/var/lib/containers', '/var/cache/containers']
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward'
+
+export function recordHostState (file: string): HostState {
+  const state: HostState = {
+    chains: { nat: chains('nat'), filter: chains('filter') },
+    places: PODMAN_PLACES.filter(p => existsSync(p)),
+    ipForward: readFileSync(IP_FORWARD, 'utf8').trim()
+  }
+  writeFileSync(file, JSON.stringify(state))
+  return state
+}
+
+/**
+ * Removes the netavark chains that did not exist before (and the rules that
+ * jump to them), rules that still name `subnet`, and puts the rest back.
+ */
+export function restoreHostState (file: string, subnet: string): void {
+  if (!existsSync(file)) return
+  const before = JSON.parse(readFileSync(file, 'utf8')) as HostState
+  for (const table of TABLES) {
+    const added = chains(table).filter(c => c.startsWith('NETAVARK') && !before.chains[table].includes(c))
+    for (const rule of rules(table)) {
+      const args = splitRule(rule)
+      const target = args[args.indexOf('-j') + 1] ?? ''
+      if (added.includes(target) || (subnet !== '' && rule.includes(subnet))) iptables(table, ['-D', ...args.slice(1)])
+    }
+    for (const chain of added) iptables(table, ['-F', chain])
+    for (const chain of added) iptables(table, ['-X', chain])
+  }
+  for (const place of PODMAN_PLACES) {
+    if (!before.places.includes(place)) rmSync(place, { recursive: true, force: true })
+  }
+  if (readFileSync(IP_FORWARD, 'utf8').trim() !== before.ipForward) writeFileSync(IP_FORWARD, before.ipForward)
+  rmSync(file, { force: true })
+}
+
+function chains (table: Table): string[] {
+  return listing(table).filter(l => l.startsWith('-N ')).map(l => l.slice(3))
+}
+
+function rules (table: Table): string[] {
+  return listing(table).filter(l => l.startsWith('-A '))
+}
+
+function listing (table: Table): string[] {
+  return execFileSync('iptables', ['-t', table, '-S'], { encoding: 'utf8' }).split('\n')
+}
+
+function iptables (table: Table, args: readonly string[]): void {
+  try { execFileSync('iptables', ['-t', table, ...args], { stdio: 'ignore' }) } catch { /* already gone */ }
+}
+
+/** `iptables -S` quotes arguments with spaces (comments) in double quotes. */
+export function splitRule (rule: string): string[] {
+  const args: string[] = []
+  for (const m of rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) args.push(m[1] ?? m[2] ?? '')
+  return args
+}

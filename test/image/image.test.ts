@@ -1,0 +1,300 @@
+import { execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, lstatSync, readFileSync, readdirSync, type Stats } from 'node:fs'
+import { join } from 'node:path'
+import { Agent, Pool, request } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seededSnowflakes } from '../../service/routing/snowflakes'
+import { strategy } from '../../service/routing/strategies'
+import { runLoad } from '../helpers/load'
+import { recordHostState, restoreHostState } from './host-state'
+import { ROOT, freeSubnet, machineNetworks, podman, podmanEnv, podmanTry } from './podman'
+
+/**
+ * `npm run test:image`: the image built from the Dockerfile, run the way the
+ * cluster runs it. Three reference gateways and the router, all from that
+ * image, in a podman network of the test's own where the router finds
+ * gateway-<n>.gateway-internal by name through its default URL template, under
+ * the pods' restrictions: read-only root, uid 1000, no capabilities, no new
+ * privileges. Only the router's ports are published, on 127.0.0.1.
+ */
+const IMAGE = 'localhost/guild-router:test'
+const NETWORK = 'guild-router-image-test'
+const ROUTER = 'guild-router-image-router'
+const NUM_PODS = 3
+const GATEWAYS = Array.from({ length: NUM_PODS }, (_, n) => `gateway-${n}`)
+const CONTAINERS = [ROUTER, ...GATEWAYS]
+// 10.0.0.0/8 ranges podman and CNI do not use by default; the first that
+// overlaps nothing on this machine is taken.
+const SUBNETS = [41, 97, 163, 211].map(b => `10.${b}.57.0/24`)
+const RESTRICTED = ['--read-only', '--user', '1000:1000', '--cap-drop=ALL', '--security-opt', 'no-new-privileges']
+const pick = strategy('md5-mod').pick
+
+const env = podmanEnv()
+// Podman's machine-wide places, which the test's own configuration replaces.
+const GLOBAL_PLACES = ['/var/lib/containers', '/run/containers', '/run/libpod', '/etc/containers/networks', '/var/cache/containers']
+const globalBefore = GLOBAL_PLACES.filter(p => exists(p))
+const HOST_STATE = join(env.GUILD_ROUTER_TOOLCHAIN ?? '', 'podman', 'host-state.json')
+let subnet = ''
+let routerUrl = ''
+let adminUrl = ''
+let agent: Agent
+
+function log (text: string): void {
+  process.stderr.write(`[image ${new Date().toISOString().slice(11, 19)}] ${text}\n`)
+}
+
+/** The containers, network and mounts this test creates, also a crashed run's. */
+async function removeOurs (): Promise<void> {
+  await podmanTry(env, ['rm', '--force', '--time', '0', '--ignore', ...CONTAINERS])
+  await podmanTry(env, ['image', 'unmount', '--all'])
+  await podmanTry(env, ['network', 'rm', '--force', NETWORK])
+}
+
+function run (cmd: string, args: readonly string[], opts: { inheritStderr?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', opts.inheritStderr === true ? 'inherit' : 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout?.on('data', (c: Buffer) => { out += c.toString() })
+    child.stderr?.on('data', (c: Buffer) => { err += c.toString() })
+    child.once('error', reject)
+    child.once('exit', code => code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim()}`)))
+  })
+}
+
+/** Resolves with the container's `{"msg":"listening"}` log line, or rejects if it exits first. */
+async function listening (name: string): Promise<void> {
+  const until = Date.now() + 60_000
+  while (Date.now() < until) {
+    const logs = await podmanTry(env, ['logs', name])
+    if (logs.stdout.includes('"listening"')) return
+    const state = (await podman(env, ['inspect', '--format', '{{.State.Status}}', name])).trim()
+    if (state !== 'running') throw new Error(`${name} is ${state}: ${logs.stdout}${logs.stderr}`)
+    await new Promise(r => setTimeout(r, 200))
+  }
+  throw new Error(`${name} did not start listening within 60 s`)
+}
+
+async function publishedUrl (port: number): Promise<string> {
+  const out = (await podman(env, ['port', ROUTER, `${port}/tcp`])).trim().split('\n')[0] ?? ''
+  expect(out).toMatch(/^127\.0\.0\.1:\d+$/)
+  return `http://${out}`
+}
+
+function guildsOf (pod: number, count: number, seed: bigint): string[] {
+  const ids: string[] = []
+  for (const id of seededSnowflakes(100_000, seed)) {
+    if (pick(id, NUM_PODS) === pod) ids.push(id)
+    if (ids.length === count) break
+  }
+  return ids
+}
+
+beforeAll(async () => {
+  if (existsSync(HOST_STATE)) {
+    log('undoing what a crashed run left behind')
+    await removeOurs()
+    restoreHostState(HOST_STATE, '')
+  }
+  // Before podman first runs: even `podman network rm` leaves netavark state behind.
+  recordHostState(HOST_STATE)
+  await removeOurs()
+  subnet = freeSubnet(machineNetworks(), SUBNETS)
+  const t0 = performance.now()
+  const archive = (await run(join(ROOT, 'scripts/image/build-image.sh'), [], { inheritStderr: true })).trim()
+  log(`image built in ${Math.round((performance.now() - t0) / 1000)} s; OCI archive for the real-node tier: ${archive}`)
+
+  log(`network ${NETWORK} on ${subnet}`)
+  await podman(env, ['network', 'create', '--subnet', subnet, NETWORK])
+  for (const [n, name] of GATEWAYS.entries()) {
+    await podman(env, ['run', '--detach', '--name', name, '--network', NETWORK,
+      '--network-alias', `${name}.gateway-internal`, ...RESTRICTED,
+      '--env', `ORDINAL=${n}`, '--env', `NUM_GATEWAY_PODS=${NUM_PODS}`, '--env', 'ROUTING_STRATEGY=md5-mod',
+      '--env', 'PORT=3000', '--env', 'HOST=0.0.0.0',
+      IMAGE, 'node', 'dist/service/local/reference-gateway-main.js'])
+  }
+  // No GATEWAY_URLS or GATEWAY_URL_TEMPLATE: the default template must name the pods.
+  // DRAIN_DELAY_MS stands in for the Deployment's preStop pause, which podman lacks.
+  await podman(env, ['run', '--detach', '--name', ROUTER, '--network', NETWORK, ...RESTRICTED,
+    '--publish', '127.0.0.1::8080', '--publish', '127.0.0.1::9090',
+    '--env', `NUM_GATEWAY_PODS=${NUM_PODS}`, '--env', 'DRAIN_DELAY_MS=3000',
+    '--env', 'SHUTDOWN_TIMEOUT_MS=10000', '--env', 'LOG_LEVEL=warn', IMAGE])
+  await Promise.all(CONTAINERS.map(listening))
+  routerUrl = await publishedUrl(8080)
+  adminUrl = await publishedUrl(9090)
+  agent = new Agent({ connections: 16, headersTimeout: 15_000, bodyTimeout: 15_000 })
+  log(`router on ${routerUrl}, admin on ${adminUrl}`)
+})
+
+afterAll(async () => {
+  await agent?.close()
+  await removeOurs()
+  restoreHostState(HOST_STATE, subnet)
+  // The machine's own container storage and configuration are as they were.
+  expect(GLOBAL_PLACES.filter(p => exists(p))).toEqual(globalBefore)
+})
+
+describe('the image', () => {
+  it('holds production dependencies and the service only, root-owned and read-only to uid 1000, no CA or npmrc of the machine', async () => {
+    const root = (await podman(env, ['image', 'mount', IMAGE])).trim()
+    try {
+      const app = join(root, 'app')
+      expect(readdirSync(app).sort()).toEqual(['bin', 'dist', 'node_modules', 'package.json'])
+      expect(readdirSync(join(app, 'dist'))).toEqual(['service'])
+
+      const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as
+        { packages: Record<string, { dev?: boolean, optional?: boolean, devOptional?: boolean }> }
+      const shipped: string[] = []
+      const omitted: string[] = []
+      for (const [path, entry] of Object.entries(lock.packages)) {
+        if (path === '') continue
+        const present = exists(join(app, path, 'package.json'))
+        if (entry.dev === true || entry.optional === true || entry.devOptional === true) { if (present) shipped.push(path) } else if (!present) omitted.push(path)
+      }
+      expect(shipped, 'dev or optional packages in the image').toEqual([])
+      expect(omitted, 'production packages missing from the image').toEqual([])
+
+      const problems: string[] = []
+      const files = walk(app, (path, st) => {
+        const rel = path.slice(root.length)
+        if (st.uid !== 0 || st.gid !== 0) problems.push(`${rel}: owned by ${st.uid}:${st.gid}`)
+        if ((st.mode & 0o022) !== 0 && !st.isSymbolicLink()) problems.push(`${rel}: writable by group or others (${(st.mode & 0o777).toString(8)})`)
+        if (st.isDirectory() && readdirSync(path).length === 0) problems.push(`${rel}: empty directory`)
+        if (/^\/app\/(dist|bin)\//.test(rel) && /(^|\/)(test|bench|dev|__tests__)(\/|$)|\.test\.|processes\.js|local-topology/.test(rel)) problems.push(`${rel}: test or bench code`)
+      })
+      expect(problems).toEqual([])
+
+      // The bundle build-image.sh mounts: npm's cafile, else NODE_EXTRA_CA_CERTS.
+      const npmCafile = execFileSync('npm', ['config', 'get', 'cafile'], { encoding: 'utf8', env }).trim()
+      const cas = [npmCafile, process.env.NODE_EXTRA_CA_CERTS ?? ''].filter(exists).map(f => readFileSync(f))
+      const leaks: string[] = []
+      for (const dir of ['usr/local', 'etc', 'root', 'home', 'app', 'tmp']) {
+        if (!exists(join(root, dir))) continue
+        walk(join(root, dir), (path, st) => {
+          if (/(^|\/)\.?npmrc$/.test(path)) leaks.push(path.slice(root.length))
+          if (st.isFile() && cas.some(ca => st.size === ca.length && readFileSync(path).equals(ca))) leaks.push(path.slice(root.length))
+        })
+      }
+      expect(leaks, 'the machine\'s npm CA settings in the image').toEqual([])
+
+      const size = Number((await podman(env, ['image', 'inspect', '--format', '{{.Size}}', IMAGE])).trim())
+      const appBytes = files.reduce((n, f) => n + f, 0)
+      log(`image ${(size / 1e6).toFixed(1)} MB, of which /app ${(appBytes / 1e6).toFixed(1)} MB`)
+    } finally {
+      await podman(env, ['image', 'unmount', IMAGE])
+    }
+  })
+})
+
+describe('the router and three gateways from the image, on the default URL template', () => {
+  it('sends a few hundred random guilds to the owner the admin port names, and that gateway says it is that ordinal', async () => {
+    const seed = BigInt(`0x${randomBytes(8).toString('hex')}`)
+    log(`random guilds from seed ${seed}`)
+    const ids = [...seededSnowflakes(300, seed)]
+    const mismatches: string[] = []
+    const queue = [...ids]
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        const route = await request(`${adminUrl}/route/${id}`, { dispatcher: agent })
+        const { pod } = await route.body.json() as { pod: number }
+        const res = await request(`${routerUrl}/guilds/${id}/messages`, { dispatcher: agent, headers: { 'x-guild-id': id } })
+        const body = await res.body.json() as { ordinal?: number }
+        if (res.statusCode !== 200 || res.headers['x-gateway-pod'] !== String(pod) || body.ordinal !== pod || pod !== pick(id, NUM_PODS)) {
+          mismatches.push(`${id}: status ${res.statusCode}, x-gateway-pod ${String(res.headers['x-gateway-pod'])}, gateway ${body.ordinal}, /route ${pod}`)
+        }
+      }
+    }))
+    expect(mismatches).toEqual([])
+  })
+
+  it('answers 503 gateway_unavailable, fast, for a stopped gateway\'s guilds, and no other gateway serves them', async () => {
+    await podman(env, ['stop', '--time', '10', 'gateway-1'])
+    const served: string[] = []
+    const times: number[] = []
+    for (const id of guildsOf(1, 20, 7n)) {
+      const t0 = performance.now()
+      const res = await request(`${routerUrl}/guilds/${id}`, { dispatcher: agent, headers: { 'x-guild-id': id } })
+      const body = await res.body.json() as { error?: string }
+      times.push(performance.now() - t0)
+      if (res.statusCode !== 503 || body.error !== 'gateway_unavailable' || (res.headers['x-gateway-pod'] ?? '1') !== '1') {
+        served.push(`${id}: ${res.statusCode} ${JSON.stringify(body)} from pod ${String(res.headers['x-gateway-pod'])}`)
+      }
+    }
+    expect(served).toEqual([])
+    // Once ejected, the pod's requests fail at once instead of waiting out the
+    // 2.5 s deadline; the bound is far above that and far below the deadline.
+    expect(times.slice(-10).filter(ms => ms > 1_000)).toEqual([])
+
+    for (const pod of [0, 2]) {
+      const [id = ''] = guildsOf(pod, 1, 7n)
+      const res = await request(`${routerUrl}/guilds/${id}`, { dispatcher: agent, headers: { 'x-guild-id': id } })
+      await res.body.dump()
+      expect([res.statusCode, res.headers['x-gateway-pod']]).toEqual([200, String(pod)])
+    }
+  })
+
+  it('on podman stop under load, completes every request it accepted and exits 0', async () => {
+    const ids = [...guildsOf(0, 50, 11n), ...guildsOf(2, 50, 11n)]
+    const pool = new Pool(routerUrl, { connections: 4, headersTimeout: 15_000, bodyTimeout: 15_000 })
+    let draining = false
+    let stopSentAt = Infinity
+    let startedAfterStop = 0
+    const load = runLoad(pool, {
+      workers: 4,
+      requests: 3_000,
+      // A Service stops sending new connections once the pod is not ready.
+      stop: () => draining,
+      next: i => {
+        if (performance.now() > stopSentAt) startedAfterStop++
+        return { method: 'GET', path: `/guilds/${ids[i % ids.length]}`, guildId: ids[i % ids.length] ?? '' }
+      }
+    }, 'stop')
+    await new Promise(r => setTimeout(r, 500))
+    stopSentAt = performance.now()
+    const stopped = podman(env, ['stop', '--time', '30', ROUTER], 60_000)
+    const until = Date.now() + 20_000
+    while (!draining && Date.now() < until) {
+      const ready = await request(`${adminUrl}/readyz`, { dispatcher: agent }).then(async r => { await r.body.dump(); return r.statusCode === 200 }, () => false)
+      if (!ready) draining = true
+      else await new Promise(r => setTimeout(r, 50))
+    }
+    draining = true
+    const outcomes = await load
+    await stopped
+    await pool.close()
+
+    const failed = outcomes.filter(o => o.status !== 200 || o.pod !== String(pick(o.guildId, NUM_PODS)))
+    expect(failed.map(o => `${o.id} ${o.guildId}: ${o.status ?? o.error} pod ${o.pod}`)).toEqual([])
+    expect(outcomes.length).toBeGreaterThan(0)
+    // Requests kept arriving after SIGTERM, during the drain, and were served too.
+    expect(startedAfterStop).toBeGreaterThan(0)
+    const state = (await podman(env, ['inspect', '--format', '{{.State.ExitCode}} {{.State.OOMKilled}}', ROUTER])).trim()
+    expect(state).toBe('0 false')
+    log(`${outcomes.length} requests under load, all answered by their owner; the router exited 0`)
+  })
+})
+
+function exists (path: string): boolean {
+  if (path === '') return false
+  try { lstatSync(path); return true } catch { return false }
+}
+
+/** Calls `visit` for every entry under `dir` (not following links); returns the regular files' sizes. */
+function walk (dir: string, visit: (path: string, st: Stats) => void): number[] {
+  const sizes: number[] = []
+  const stack = [dir]
+  for (let d = stack.pop(); d !== undefined; d = stack.pop()) {
+    visit(d, lstatSync(d))
+    for (const name of readdirSync(d)) {
+      const path = join(d, name)
+      const st = lstatSync(path)
+      if (st.isDirectory()) stack.push(path)
+      else {
+        visit(path, st)
+        if (st.isFile()) sizes.push(st.size)
+      }
+    }
+  }
+  return sizes
+}
