@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
-import { freePort } from '../helpers/free-port'
+import { freePort } from '../../dev/free-port'
 
 /**
  * A real Kubernetes control plane on loopback, for tests: etcd, kube-apiserver,
