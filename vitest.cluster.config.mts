@@ -1,12 +1,12 @@
 import { defineConfig } from 'vitest/config'
 
-/** `npm run test:cluster`: the program against a real control plane (test/cluster). */
+/** `npm run test:cluster`: the program through the real Pulumi engine against a real control plane (test/cluster). */
 export default defineConfig({
   test: {
-    include: ['test/cluster/cluster.test.ts'],
+    include: ['test/cluster/engine.test.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
-    testTimeout: 300_000,
-    hookTimeout: 70 * 60_000,
+    testTimeout: 900_000,
+    hookTimeout: 80 * 60_000,
     pool: 'forks',
     maxWorkers: 1
   }

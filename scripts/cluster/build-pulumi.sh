@@ -70,31 +70,43 @@ build_provider() {
   wrapper "pulumi-kubernetes-v$K8S_PROVIDER_VERSION"
   # The module zip lacks the generated schema the binary embeds: generate it
   # in a writable copy, the way the provider's Makefile does.
-  if [ ! -f provider/cmd/pulumi-resource-kubernetes/schema-embed.json ]; then
+  # A marker, not the schema file: an interrupted generate leaves a partial one.
+  if [ ! -f provider/.schema-generated ]; then
     local src
     src=$(go mod download -json "$mod@$K8S_PROVIDER_MODULE_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
     rm -rf provider && cp -r "$src" provider && chmod -R u+w provider
     log "generating the provider schema"
     (cd provider && VERSION="$K8S_PROVIDER_VERSION" go generate ./cmd/pulumi-resource-kubernetes/main.go >&2)
+    touch provider/.schema-generated
   fi
   if ! grep -q "^replace $mod" go.mod; then
     echo "require $mod $K8S_PROVIDER_MODULE_VERSION" >> go.mod
     echo "require github.com/pulumi/pulumi-kubernetes/sdk/v4 v$K8S_PROVIDER_VERSION" >> go.mod
     echo "replace $mod => ./provider" >> go.mod
   fi
-  # The copy's own replace directives are dropped too; repeat them.
-  sed -n '/^replace (/,/^)/p;/^replace [^(]/p' provider/go.mod | grep -v '=> \.\./' | grep -E '=>' | \
-    sed -E 's/^replace //; s/^\s+//' | while read -r line; do
+  # A dependency's replace directives do not apply to its dependents: repeat
+  # the copy's own, except those into its repository (../sdk), whose released
+  # module is required above instead.
+  awk '/^replace \(/{b=1; next} b&&/^\)/{b=0; next} b{print; next} /^replace /{sub(/^replace /, ""); print}' provider/go.mod |
+    sed -E 's/^\s+//' | grep -v '=> \.\./' | while read -r line; do
       grep -qF "replace $line" go.mod || echo "replace $line" >> go.mod
-    done
+    done || true
+  # The wrapper imports the command, so tidy keeps the requirements above.
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s/cmd/pulumi-resource-kubernetes"\n' "$mod" > tools.go
   go mod tidy -e >&2 || true
   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X $mod/pkg/version.Version=$K8S_PROVIDER_VERSION" \
     -o "$OUT.partial/pulumi-resource-kubernetes" "$mod/cmd/pulumi-resource-kubernetes" >&2
 }
 
-(build_language_host)
-(build_cli)
-(build_provider)
+# In parallel: one build's downloads and links overlap another's compiles, and
+# on 2 cores the three finish in about the time of the longest.
+pids=()
+for step in build_language_host build_cli build_provider; do
+  ( "$step" ) & pids+=("$!")
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[ "$failed" -eq 0 ] || { log "a build failed (its error is above)"; exit 1; }
 rm -rf "$OUT" && mv "$OUT.partial" "$OUT"
 log "done"
 echo "$OUT"
