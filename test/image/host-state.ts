@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chains, removeAddedChains, type Table } from '../helpers/iptables'
 
 /**
  * What podman changes outside the directories it is configured with:
@@ -15,8 +16,6 @@ export interface HostState {
   readonly ipForward: string
 }
 
-type Table = 'nat' | 'filter'
-const TABLES: readonly Table[] = ['nat', 'filter']
 // Written by podman even with a configuration of its own: /run/containers
 // (and netavark's networks/ in it), the blob info cache in
 // /var/lib/containers/cache, the short-name alias cache's lock.
@@ -42,16 +41,7 @@ export function recordHostState (file: string): HostState {
 export function restoreHostState (file: string, subnet: string): void {
   if (!existsSync(file)) return
   const before = JSON.parse(readFileSync(file, 'utf8')) as HostState
-  for (const table of TABLES) {
-    const added = chains(table).filter(c => c.startsWith('NETAVARK') && !before.chains[table].includes(c))
-    for (const rule of rules(table)) {
-      const args = splitRule(rule)
-      const target = args[args.indexOf('-j') + 1] ?? ''
-      if (added.includes(target) || (subnet !== '' && rule.includes(subnet))) iptables(table, ['-D', ...args.slice(1)])
-    }
-    for (const chain of added) iptables(table, ['-F', chain])
-    for (const chain of added) iptables(table, ['-X', chain])
-  }
+  removeAddedChains(before.chains, ['NETAVARK'], subnet)
   for (const place of PODMAN_PLACES) {
     if (!before.places.includes(place)) rmSync(place, { recursive: true, force: true })
   }
@@ -66,27 +56,4 @@ export function restoreHostState (file: string, subnet: string): void {
 function isMountPoint (path: string): boolean {
   // mountinfo's fifth field is the mount point.
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some(line => line.split(' ')[4] === path)
-}
-
-function chains (table: Table): string[] {
-  return listing(table).filter(l => l.startsWith('-N ')).map(l => l.slice(3))
-}
-
-function rules (table: Table): string[] {
-  return listing(table).filter(l => l.startsWith('-A '))
-}
-
-function listing (table: Table): string[] {
-  return execFileSync('iptables', ['-t', table, '-S'], { encoding: 'utf8' }).split('\n')
-}
-
-function iptables (table: Table, args: readonly string[]): void {
-  try { execFileSync('iptables', ['-t', table, ...args], { stdio: 'ignore' }) } catch { /* already gone */ }
-}
-
-/** `iptables -S` quotes arguments with spaces (comments) in double quotes. */
-export function splitRule (rule: string): string[] {
-  const args: string[] = []
-  for (const m of rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) args.push(m[1] ?? m[2] ?? '')
-  return args
 }

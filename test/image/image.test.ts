@@ -8,7 +8,8 @@ import { seededSnowflakes } from '../../service/routing/snowflakes'
 import { strategy } from '../../service/routing/strategies'
 import { runLoad } from '../helpers/load'
 import { recordHostState, restoreHostState } from './host-state'
-import { ROOT, freeSubnet, machineNetworks, podman, podmanEnv, podmanTry } from './podman'
+import { freeSubnet, machineNetworks } from '../helpers/networks'
+import { ROOT, podman, podmanEnv, podmanTry } from './podman'
 
 /**
  * `npm run test:image`: the image built from the Dockerfile, run the way the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { splitRule } from './host-state'
-import { freeSubnet } from './podman'
+import { splitRule } from '../helpers/iptables'
+import { freeSubnet } from '../helpers/networks'
 
 const net = (text: string): readonly [number, number] => {
   const [base = '', prefix = '32'] = text.split('/')
