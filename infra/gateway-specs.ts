@@ -9,6 +9,7 @@ import type { Resources } from './stack-config'
 export interface GatewayPodArgs {
   readonly replicas: number
   readonly image: string
+  readonly imagePullPolicy?: string
   /** Overrides the image's command (the bundled reference gateway). */
   readonly command?: readonly string[]
   readonly port: number
@@ -56,6 +57,7 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
         containers: [{
           name: 'gateway',
           image: args.image,
+          ...(args.imagePullPolicy === undefined ? {} : { imagePullPolicy: args.imagePullPolicy }),
           ...(args.command === undefined ? {} : { command: [...args.command] }),
           ports: [{ name: 'http', containerPort: args.port, protocol: 'TCP' }],
           env: [

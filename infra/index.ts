@@ -22,6 +22,7 @@ const gateways = new GatewayCluster('gateway', {
   namespace: namespace.name,
   routingStrategy: config.routingStrategy,
   ...config.gateway,
+  imagePullPolicy: config.imagePullPolicy,
   image: config.gateway.image ?? config.router.image,
   ...(config.gateway.image === undefined ? { command: REFERENCE_GATEWAY_COMMAND } : {})
 })
@@ -31,6 +32,7 @@ const router = new GuildRouter('router', {
   gateways,
   clusterDomain: config.clusterDomain,
   routingStrategy: config.routingStrategy,
+  imagePullPolicy: config.imagePullPolicy,
   ...config.router
 })
 

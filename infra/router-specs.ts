@@ -8,6 +8,7 @@ import type { Resources } from './stack-config'
 
 export interface RouterPodArgs {
   readonly image: string
+  readonly imagePullPolicy?: string
   readonly port: number
   readonly adminPort: number
   readonly routingStrategy: string
@@ -52,6 +53,7 @@ export function routerDeploymentSpec (selector: Labels, labels: Labels, gateways
         containers: [{
           name: 'router',
           image: args.image,
+          ...(args.imagePullPolicy === undefined ? {} : { imagePullPolicy: args.imagePullPolicy }),
           ports: [
             { name: 'http', containerPort: args.port, protocol: 'TCP' },
             { name: 'admin', containerPort: args.adminPort, protocol: 'TCP' }

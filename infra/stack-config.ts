@@ -15,10 +15,15 @@ export interface Resources {
   readonly memoryLimit: string
 }
 
+export const IMAGE_PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const
+export type ImagePullPolicy = typeof IMAGE_PULL_POLICIES[number]
+
 export interface StackConfig {
   readonly namespace: string
   readonly createNamespace: boolean
   readonly routingStrategy: RoutingStrategyName
+  /** Unset: Kubernetes' default for the tag. `Never` for clusters whose nodes were loaded with the images (air-gapped). */
+  readonly imagePullPolicy: ImagePullPolicy | undefined
   readonly gateway: {
     readonly replicas: number
     /** Unset: the router image runs the bundled reference gateway. */
@@ -71,6 +76,7 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
     namespace: r.matching('namespace', DNS_LABEL, 'must be a DNS label (lower-case letters, digits and -, at most 63)', 63),
     createNamespace: r.boolean('createNamespace'),
     routingStrategy: r.oneOf('routingStrategy', ROUTING_STRATEGIES),
+    imagePullPolicy: r.optional('imagePullPolicy') === undefined ? undefined : r.oneOf('imagePullPolicy', IMAGE_PULL_POLICIES),
     gateway: {
       replicas: r.integer('gatewayReplicas', 1, 1000),
       image: r.optional('gatewayImage'),

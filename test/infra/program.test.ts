@@ -156,6 +156,13 @@ describe('wiring', () => {
     expect(ownContainer).not.toHaveProperty('command')
   })
 
+  it('imagePullPolicy applies to both tiers\' containers when set, and is left to Kubernetes when empty', async () => {
+    const containers = (run: Awaited<ReturnType<typeof runProgram>>): Array<Record<string, unknown>> =>
+      [T.sts, 'kubernetes:apps/v1:Deployment'].map(t => run.one(t).inputs.spec.template.spec.containers[0] as Record<string, unknown>)
+    for (const c of containers(await runProgram(stackConfig()))) expect(c).not.toHaveProperty('imagePullPolicy')
+    for (const c of containers(await runProgram(stackConfig('staging', { imagePullPolicy: 'Never' })))) expect(c.imagePullPolicy).toBe('Never')
+  })
+
   it('createNamespace=false references the namespace without creating it', async () => {
     const run = await runProgram(stackConfig('staging', { createNamespace: 'false' }))
     expect(run.resources.filter(r => r.type === T.ns)).toHaveLength(0)
@@ -198,7 +205,8 @@ describe('bad configuration fails before anything is created, naming the key', (
     [{ namespace: 'Bots_Prod' }, 'guild-router:namespace must be a DNS label'],
     [{ routerImage: '' }, 'guild-router:routerImage is required'],
     [{ routerAdminPort: '8080' }, 'guild-router:routerAdminPort must differ from guild-router:routerPort (both 8080)'],
-    [{ createNamespace: 'yes' }, 'guild-router:createNamespace must be true or false (got "yes")']
+    [{ createNamespace: 'yes' }, 'guild-router:createNamespace must be true or false (got "yes")'],
+    [{ imagePullPolicy: 'never' }, 'guild-router:imagePullPolicy must be one of Always, IfNotPresent, Never (got "never")']
   ])('%j', async (overrides, message) => {
     await expect(runProgram(stackConfig('staging', overrides))).rejects.toThrow(message)
   })
