@@ -7,18 +7,32 @@ import { Agent, request } from 'undici'
 import { freePort } from '../../dev/free-port'
 
 /**
- * A real Kubernetes control plane on loopback, for tests: etcd, kube-apiserver,
- * kube-controller-manager, kube-scheduler and KWOK (fake nodes whose pods
- * become Ready without running). Every process logs to a file in `dir`, and
- * `stop()` ends them all whatever state they are in.
+ * A real Kubernetes control plane for tests: etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler and, by default, KWOK (fake nodes
+ * whose pods become Ready without running). Every process logs to a file in
+ * `dir`, and `stop()` ends them all whatever state they are in.
  */
 export interface ControlPlane {
   readonly kubeconfig: string
   readonly server: string
+  /** The admin's bearer token (the kubeconfig's). */
+  readonly token: string
   stop (): Promise<void>
 }
 
-export async function startControlPlane (bin: string, etcd: string, dir: string): Promise<ControlPlane> {
+export interface ControlPlaneOptions {
+  /** Where the API server listens and what it advertises; pods must reach it. */
+  readonly address?: string
+  readonly serviceCidr?: string
+  /** false: no KWOK, and the node lifecycle controller on, for a real kubelet. */
+  readonly fakeNodes?: boolean
+  /** The front-proxy client certificate the aggregation layer presents to extension API servers (metrics-server). */
+  readonly aggregation?: { readonly caFile: string, readonly certFile: string, readonly keyFile: string }
+}
+
+export async function startControlPlane (bin: string, etcd: string, dir: string, options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const address = options.address ?? '127.0.0.1'
+  const fakeNodes = options.fakeNodes ?? true
   mkdirSync(dir, { recursive: true })
   const children: ChildProcess[] = []
   const run = (name: string, cmd: string, args: string[]): void => {
@@ -53,7 +67,7 @@ export async function startControlPlane (bin: string, etcd: string, dir: string)
     writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }))
     const token = randomBytes(24).toString('hex')
     writeFileSync(join(dir, 'tokens.csv'), `${token},admin,admin,"system:masters"\n`)
-    const server = `https://127.0.0.1:${apiPort}`
+    const server = `https://${address}:${apiPort}`
     const kubeconfig = join(dir, 'kubeconfig')
     writeFileSync(kubeconfig, `apiVersion: v1
 kind: Config
@@ -70,11 +84,23 @@ current-context: local
 `)
 
     run('kube-apiserver', join(bin, 'kube-apiserver'), [
-      `--etcd-servers=http://127.0.0.1:${etcdPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`, `--cert-dir=${join(dir, 'certs')}`, '--service-cluster-ip-range=10.96.0.0/16',
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`, `--bind-address=${address}`, `--advertise-address=${address}`,
+      `--secure-port=${apiPort}`, `--cert-dir=${join(dir, 'certs')}`, `--service-cluster-ip-range=${options.serviceCidr ?? '10.96.0.0/16'}`,
       '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(dir, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`, `--token-auth-file=${join(dir, 'tokens.csv')}`,
-      '--authorization-mode=RBAC', '--allow-privileged=false'
+      '--authorization-mode=RBAC', '--allow-privileged=false',
+      // A node named by hostname-override has no DNS name: reach kubelets (logs, exec) by their IP.
+      '--kubelet-preferred-address-types=InternalIP,Hostname',
+      ...(options.aggregation === undefined
+        ? []
+        : [
+            `--requestheader-client-ca-file=${options.aggregation.caFile}`, '--requestheader-allowed-names=front-proxy-client',
+            '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
+            '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+            `--proxy-client-cert-file=${options.aggregation.certFile}`, `--proxy-client-key-file=${options.aggregation.keyFile}`,
+            // Extension servers run on the host: dial their endpoints, not a Service IP.
+            '--enable-aggregator-routing=true'
+          ])
     ])
     await waitReady(`${server}/readyz`, token, 120_000)
 
@@ -84,18 +110,20 @@ current-context: local
       `--root-ca-file=${join(dir, 'certs', 'apiserver.crt')}`,
       // Fake nodes send no heartbeats: without this the node lifecycle
       // controller would mark them unreachable and their pods not Ready.
-      '--controllers=*,-node-lifecycle-controller',
-      // The HPA has no metrics API here: keep it from retrying in a tight loop.
+      ...(fakeNodes ? ['--controllers=*,-node-lifecycle-controller'] : []),
+      // Without metrics the HPA retries; with them, it reacts within seconds.
       '--horizontal-pod-autoscaler-sync-period=5s'
     ])
     run('kube-scheduler', join(bin, 'kube-scheduler'), [
       `--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`
     ])
-    run('kwok', join(bin, 'kwok'), [
-      `--config=${join(__dirname, 'kwok-stages.yaml')}`, `--kubeconfig=${kubeconfig}`, '--manage-nodes-with-label-selector=type=kwok', `--server-address=127.0.0.1:${kwokPort}`,
-      '--node-ip=10.0.0.1', '--cidr=10.0.0.0/24'
-    ])
-    return { kubeconfig, server, stop }
+    if (fakeNodes) {
+      run('kwok', join(bin, 'kwok'), [
+        `--config=${join(__dirname, 'kwok-stages.yaml')}`, `--kubeconfig=${kubeconfig}`, '--manage-nodes-with-label-selector=type=kwok', `--server-address=127.0.0.1:${kwokPort}`,
+        '--node-ip=10.0.0.1', '--cidr=10.0.0.0/24'
+      ])
+    }
+    return { kubeconfig, server, token, stop }
   } catch (err) {
     await stop()
     throw err
