@@ -13,7 +13,7 @@ import { allChains } from '../helpers/iptables'
 import { runLoad, type Outcome } from '../helpers/load'
 import { podmanEnv } from '../image/podman'
 import { buildToolchain, startEngine, type CliResult, type Engine } from './pulumi-engine'
-import { HOST_PLACES, startRealNode, type RealNode } from './real-node'
+import { BRIDGE, HOST_PLACES, startRealNode, type RealNode } from './real-node'
 
 /**
  * Staging on a real node: `pulumi up` of the staging stack, unmodified but for
@@ -39,6 +39,7 @@ let agent: Agent
 let routerUrl: string
 let chainsBefore: ReturnType<typeof allChains>
 const placesBefore = new Map<string, string[]>()
+let nodeDir = '/nonexistent'
 
 const log = (line: string): void => { process.stderr.write(`[real-node] ${line}\n`) }
 
@@ -58,7 +59,8 @@ beforeAll(async () => {
 
   const dir = mkdtempSync(join(tmpdir(), 'guild-real-node-'))
   const t0 = performance.now()
-  node = await startRealNode({ controlPlaneBin, nodeBin, etcd, dir: join(dir, 'node') })
+  nodeDir = join(dir, 'node')
+  node = await startRealNode({ controlPlaneBin, nodeBin, etcd, dir: nodeDir })
   await node.importImage(archive)
   log(`node ${node.nodeName} Ready and image imported in ${Math.round(performance.now() - t0)} ms; host ${node.hostAddress}, pods ${node.podCidr}, Services ${node.serviceCidr}`)
 
@@ -90,6 +92,13 @@ afterAll(async () => {
   expect(added).toEqual([])
   expect(existsSync('/run/netns') ? execFileSync('ls', ['/run/netns'], { encoding: 'utf8' }).split('\n').filter(n => n.startsWith('cni-')) : []).toEqual([])
   expect(execFileSync('ip', ['-o', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' })).not.toContain(node?.hostAddress ?? '?')
+  expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(BRIDGE)
+  expect(readdirSync('/sys/fs/cgroup').filter(c => existsSync(join('/sys/fs/cgroup', c, 'kubepods')))).toEqual([])
+  // No process of the node's (kubelet, containerd, shims, pods) is left.
+  const leftover = readdirSync('/proc').filter(p => /^\d+$/.test(p)).filter(p => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(nodeDir) } catch { return false }
+  })
+  expect(leftover).toEqual([])
   expect(HOST_PLACES.filter(p => existsSync(p) ? !placesBefore.has(p) || readdirSync(p).some(e => !(placesBefore.get(p) ?? []).includes(e)) : false)).toEqual([])
 }, 10 * 60_000)
 
@@ -364,7 +373,9 @@ describe('staging on a real node, through the real engine', () => {
       const ordinal = o.json?.ordinal
       let kind: string
       if (o.status === 200 && (ordinal === STRATEGY.pick(o.guildId, 3) || ordinal === STRATEGY.pick(o.guildId, 4)) && o.pod === String(ordinal)) kind = '200 from an owner'
-      else if ((o.status === 421 || o.status === 503) && typeof o.json?.error === 'string') kind = `${o.status} ${o.json.error as string}`
+      // Coded refusals: 421 (a gateway that counts differently), 503 (one restarting), and
+      // 504 when a restarting gateway's network went away under a request in flight.
+      else if ((o.status === 421 || o.status === 503 || o.status === 504) && typeof o.json?.error === 'string') kind = `${o.status} ${o.json.error as string}`
       else {
         kind = 'bad'
         bad.push(`${o.guildId}: ${String(o.status ?? o.error)} pod ${String(o.pod)} ${JSON.stringify(o.json)?.slice(0, 120)}`)

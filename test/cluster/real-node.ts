@@ -44,7 +44,7 @@ export interface RealNodeOptions {
 }
 
 const NODE_NAME = 'guild-node'
-const BRIDGE = 'guildbr0'
+export const BRIDGE = 'guildbr0'
 const STATE = '/run/guild-router-real-node.json'
 // Three /24s: host addresses, pods, Services. The first free one of each.
 const HOST_RANGES = ['10.213.57.0/24', '10.223.57.0/24', '172.30.157.0/24']
