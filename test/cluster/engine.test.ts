@@ -5,6 +5,7 @@ import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startControlPlane, type ControlPlane } from './control-plane'
 import { buildToolchain, startEngine, type CliResult, type Engine } from './pulumi-engine'
+import { until as untilWithin } from '../helpers/until'
 
 /**
  * The program through the real Pulumi engine: the CLI, the Node.js language
@@ -106,20 +107,8 @@ async function read (apiVersion: string, kind: string, name: string, ns = namesp
   return await api.read({ apiVersion, kind, metadata: { name, namespace: ns } }) as Manifest
 }
 
-async function until<T> (what: string, probe: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms
-  let last: unknown
-  while (Date.now() < end) {
-    try {
-      const value = await probe()
-      if (value !== undefined) return value
-    } catch (err) {
-      last = err
-    }
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
-  throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`)
-}
+/** `until` with this file's default bound. */
+const until = async <T>(what: string, probe: () => Promise<T | undefined>, ms = 120_000): Promise<T> => await untilWithin(what, probe, ms)
 
 async function readyTime (pod: string): Promise<number> {
   const p = await read('v1', 'Pod', pod)

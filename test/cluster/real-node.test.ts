@@ -14,6 +14,7 @@ import { runLoad, type Outcome } from '../helpers/load'
 import { podmanEnv } from '../image/podman'
 import { buildToolchain, startEngine, type CliResult, type Engine } from './pulumi-engine'
 import { BRIDGE, HOST_PLACES, startRealNode, type RealNode } from './real-node'
+import { until as untilWithin } from '../helpers/until'
 
 /**
  * Staging on a real node: `pulumi up` of the staging stack, unmodified but for
@@ -127,20 +128,8 @@ async function read (apiVersion: string, kind: string, name: string, ns = NAMESP
   return await api.read({ apiVersion, kind, metadata: { name, namespace: ns } }) as Manifest
 }
 
-async function until<T> (what: string, probe: () => Promise<T | undefined>, ms = 180_000): Promise<T> {
-  const end = Date.now() + ms
-  let last: unknown
-  while (Date.now() < end) {
-    try {
-      const value = await probe()
-      if (value !== undefined) return value
-    } catch (err) {
-      last = err
-    }
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
-  throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`)
-}
+/** `until` with this file's default bound. */
+const until = async <T>(what: string, probe: () => Promise<T | undefined>, ms = 180_000): Promise<T> => await untilWithin(what, probe, ms)
 
 async function pods (selector: string): Promise<Manifest[]> {
   return (await api.list('v1', 'Pod', NAMESPACE, undefined, undefined, undefined, undefined, selector)).items as Manifest[]

@@ -8,6 +8,7 @@ import { freePort } from '../../dev/free-port'
 import { allChains, removeAddedChains, type Table } from '../helpers/iptables'
 import { freeSubnet, machineNetworks } from '../helpers/networks'
 import { startControlPlane, type ControlPlane } from './control-plane'
+import { until } from '../helpers/until'
 
 /**
  * A real single-node Kubernetes cluster on this machine, for tests: the
@@ -44,6 +45,7 @@ export interface RealNodeOptions {
 }
 
 const NODE_NAME = 'guild-node'
+const CNI_NETWORK = 'guild-node'
 export const BRIDGE = 'guildbr0'
 const STATE = '/run/guild-router-real-node.json'
 // Three /24s: host addresses, pods, Services. The first free one of each.
@@ -135,7 +137,7 @@ export async function startRealNode (options: RealNodeOptions): Promise<RealNode
     writeFileSync(join(ctrDir + '.toml'), containerdConfig(ctrDir, join(dir, 'cni', 'net.d')))
     writeFileSync(join(dir, 'cni', 'net.d', '10-guild.conflist'), JSON.stringify({
       cniVersion: '1.0.0',
-      name: 'guild-node',
+      name: CNI_NETWORK,
       plugins: [
         {
           type: 'bridge', bridge: BRIDGE, isGateway: true, ipMasq: true, hairpinMode: true,
@@ -280,7 +282,8 @@ export async function cleanUp (): Promise<void> {
   if (!state.netnsMounted && isMountPoint('/run/netns') && readdirSync('/run/netns').length === 0) {
     try { execFileSync('umount', ['/run/netns'], { stdio: 'ignore' }) } catch { /* busy */ }
   }
-  removeAddedChains(state.chains, ['KUBE-', 'CNI-'], state.podCidr)
+  // The bridge plugin names its network in each rule's comment.
+  removeAddedChains(state.chains, ['KUBE-', 'CNI-'], [state.podCidr, `name: \\"${CNI_NETWORK}\\"`])
   try { execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' }) } catch { /* not there */ }
   try { execFileSync('ip', ['addr', 'del', `${state.hostAddress}/32`, 'dev', 'lo'], { stdio: 'ignore' }) } catch { /* not there */ }
   for (const [key, value] of Object.entries(state.sysctls)) {
@@ -413,19 +416,4 @@ async function kubectlApply (plane: ControlPlane, objects: object[]): Promise<vo
     const text = await res.body.text()
     if (res.statusCode >= 300) throw new Error(`apply ${o.kind}/${o.metadata.name}: ${res.statusCode} ${text.slice(0, 300)}`)
   }
-}
-
-async function until<T> (what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms
-  let last: unknown
-  while (Date.now() < end) {
-    try {
-      const value = await probe()
-      if (value !== undefined) return value
-    } catch (err) {
-      last = err
-    }
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`)
 }

@@ -18,18 +18,26 @@ export function allChains (): Record<Table, string[]> {
 
 /**
  * Removes the chains named with one of `prefixes` that are not in `before`,
- * every rule that jumps to them, and every rule that still names `subnet`.
+ * every rule that jumps to them, and every rule that names one of `markers`
+ * (a subnet, a CNI network's name) together with the chain it jumps to: a
+ * chain such a rule leads to is ours even when an earlier, crashed run
+ * created it before `before` was taken.
  */
-export function removeAddedChains (before: Readonly<Record<Table, readonly string[]>>, prefixes: readonly string[], subnet = ''): void {
+export function removeAddedChains (before: Readonly<Record<Table, readonly string[]>>, prefixes: readonly string[], markers: readonly string[] = []): void {
+  const ours = (chain: string): boolean => prefixes.some(p => chain.startsWith(p))
   for (const table of TABLES) {
-    const added = chains(table).filter(c => prefixes.some(p => c.startsWith(p)) && !before[table].includes(c))
-    for (const rule of rules(table)) {
-      const args = splitRule(rule)
+    const doomed = new Set(chains(table).filter(c => ours(c) && !before[table].includes(c)))
+    const listed = rules(table).map(rule => ({ rule, args: splitRule(rule) }))
+    for (const { rule, args } of listed) {
       const target = args[args.indexOf('-j') + 1] ?? ''
-      if (added.includes(target) || (subnet !== '' && rule.includes(subnet))) iptables(table, ['-D', ...args.slice(1)])
+      if (markers.some(m => m !== '' && rule.includes(m)) && ours(target)) doomed.add(target)
     }
-    for (const chain of added) iptables(table, ['-F', chain])
-    for (const chain of added) iptables(table, ['-X', chain])
+    for (const { rule, args } of listed) {
+      const target = args[args.indexOf('-j') + 1] ?? ''
+      if (doomed.has(target) || markers.some(m => m !== '' && rule.includes(m))) iptables(table, ['-D', ...args.slice(1)])
+    }
+    for (const chain of doomed) iptables(table, ['-F', chain])
+    for (const chain of doomed) iptables(table, ['-X', chain])
   }
 }
 
@@ -45,9 +53,9 @@ function iptables (table: Table, args: readonly string[]): void {
   try { execFileSync('iptables', ['-t', table, ...args], { stdio: 'ignore' }) } catch { /* already gone */ }
 }
 
-/** `iptables -S` quotes arguments with spaces (comments) in double quotes. */
+/** `iptables -S` quotes arguments with spaces (comments) in double quotes, escaping quotes inside them. */
 export function splitRule (rule: string): string[] {
   const args: string[] = []
-  for (const m of rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) args.push(m[1] ?? m[2] ?? '')
+  for (const m of rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) args.push(m[1] === undefined ? m[2] ?? '' : m[1].replace(/\\(.)/g, '$1'))
   return args
 }

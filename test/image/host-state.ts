@@ -41,7 +41,7 @@ export function recordHostState (file: string): HostState {
 export function restoreHostState (file: string, subnet: string): void {
   if (!existsSync(file)) return
   const before = JSON.parse(readFileSync(file, 'utf8')) as HostState
-  removeAddedChains(before.chains, ['NETAVARK'], subnet)
+  removeAddedChains(before.chains, ['NETAVARK'], [subnet])
   for (const place of PODMAN_PLACES) {
     if (!before.places.includes(place)) rmSync(place, { recursive: true, force: true })
   }

@@ -25,6 +25,11 @@ describe('freeSubnet', () => {
 })
 
 describe('splitRule', () => {
+  it('unescapes quotes inside a quoted comment, as CNI writes them', () => {
+    expect(splitRule('-A POSTROUTING -s 10.214.0.2/32 -m comment --comment "name: \\"guild-node\\" id: \\"ab\\"" -j CNI-1a'))
+      .toEqual(['-A', 'POSTROUTING', '-s', '10.214.0.2/32', '-m', 'comment', '--comment', 'name: "guild-node" id: "ab"', '-j', 'CNI-1a'])
+  })
+
   it('keeps a quoted comment as one argument', () => {
     expect(splitRule('-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD'))
       .toEqual(['-A', 'FORWARD', '-m', 'comment', '--comment', 'netavark firewall plugin rules', '-j', 'NETAVARK_FORWARD'])
