@@ -1,22 +1,50 @@
 import type { AddressInfo } from 'node:net'
+import { startGatewayOwnership, type GatewayOwnership } from '../ownership/gateway-ownership'
+import { dnsPeers, filePeers, type PeerDirectory } from '../ownership/peers'
 import { isStrategyName } from '../routing/strategies'
 import { createReferenceGateway } from './reference-gateway'
 
 /**
  * `node dist/service/local/reference-gateway-main.js` with ORDINAL, PORT
- * (0 = any free port), HOST, and optionally NUM_GATEWAY_PODS and
- * ROUTING_STRATEGY to turn on the ownership check, and REQUEST_LOG to record
- * each request's method and id in a file. Prints one JSON line
- * with the port once it listens.
+ * (0 = any free port), HOST, and optionally:
+ * - TOPOLOGY_FILE: the topology to follow (it may change while running), with
+ *   PEERS_SERVICE (a DNS name listing every gateway pod) or PEERS_FILE (one
+ *   base URL per line) to ask before taking guilds over, TOPOLOGY_LIST_FRESHNESS_MS
+ *   (the DNS cache TTL in front of PEERS_SERVICE) and TOPOLOGY_POLL_MS;
+ * - or NUM_GATEWAY_PODS and ROUTING_STRATEGY: a topology fixed for the process's life;
+ * - REQUEST_LOG / ACCEPT_LOG: files recording each request received / guild accepted.
+ * Prints one JSON line with the port once it listens.
  */
-const ordinal = Number(process.env.ORDINAL ?? '0')
-const numPods = process.env.NUM_GATEWAY_PODS === undefined ? undefined : Number(process.env.NUM_GATEWAY_PODS)
-const strategyName = process.env.ROUTING_STRATEGY ?? 'md5-mod'
+const env = process.env
+const ordinal = Number(env.ORDINAL ?? '0')
+const port = Number(env.PORT ?? '0')
+const numPods = env.NUM_GATEWAY_PODS === undefined ? undefined : Number(env.NUM_GATEWAY_PODS)
+const strategyName = env.ROUTING_STRATEGY ?? 'md5-mod'
 if (!Number.isInteger(ordinal) || ordinal < 0) throw new Error('ORDINAL must be an integer ≥ 0')
 if (!isStrategyName(strategyName)) throw new Error(`unknown ROUTING_STRATEGY ${strategyName}`)
 
-const server = createReferenceGateway({ ordinal, numPods, strategy: strategyName, requestLog: process.env.REQUEST_LOG })
-server.listen(Number(process.env.PORT ?? '0'), process.env.HOST ?? '127.0.0.1', () => {
+function peersFromEnv (): PeerDirectory {
+  if (env.PEERS_SERVICE !== undefined) return dnsPeers(env.PEERS_SERVICE, Number(env.PEER_PORT ?? port))
+  if (env.PEERS_FILE !== undefined) return filePeers(env.PEERS_FILE)
+  throw new Error('TOPOLOGY_FILE needs PEERS_SERVICE or PEERS_FILE')
+}
+
+let ownership: GatewayOwnership | undefined
+if (env.TOPOLOGY_FILE !== undefined) {
+  ownership = startGatewayOwnership({
+    ordinal,
+    source: { file: env.TOPOLOGY_FILE },
+    peers: peersFromEnv(),
+    listFreshnessMs: Number(env.TOPOLOGY_LIST_FRESHNESS_MS ?? '0'),
+    pollMs: Number(env.TOPOLOGY_POLL_MS ?? '1000'),
+    onChange: s => { process.stdout.write(`${JSON.stringify({ msg: 'topology', role: 'gateway', ...s })}\n`) }
+  })
+}
+
+const server = createReferenceGateway({
+  ordinal, numPods, strategy: strategyName, ownership, requestLog: env.REQUEST_LOG, acceptLog: env.ACCEPT_LOG
+})
+server.listen(port, env.HOST ?? '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo
   process.stdout.write(`${JSON.stringify({ msg: 'listening', role: 'gateway', ordinal, port })}\n`)
 })

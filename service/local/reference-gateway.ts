@@ -1,16 +1,22 @@
 import { createHash } from 'node:crypto'
 import { appendFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { startGatewayOwnership, type GatewayOwnership } from '../ownership/gateway-ownership'
+import { TOPOLOGY_PATH } from '../ownership/peers'
 import { isGuildId } from '../routing/guild-id'
-import { strategy, type StrategyName } from '../routing/strategies'
+import type { StrategyName } from '../routing/strategies'
 
 export interface ReferenceGatewayOptions {
   readonly ordinal: number
-  /** With both set, the gateway refuses guilds it does not own (421). */
+  /** With both set, the gateway refuses guilds it does not own (421), by a count fixed for its lifetime. */
   readonly numPods?: number
   readonly strategy?: StrategyName
+  /** Ownership that follows a topology file and its peers; takes precedence over numPods. */
+  readonly ownership?: GatewayOwnership
   /** Appends `<method> <x-request-id>` per request received, for tests that count deliveries. */
   readonly requestLog?: string
+  /** Appends `<guildId> <ordinal> <epoch ms>` per guild request accepted, for tests of single ownership. */
+  readonly acceptLog?: string
 }
 
 /**
@@ -21,12 +27,20 @@ export interface ReferenceGatewayOptions {
  * loud instead of silently writing one guild's state on two pods.
  */
 export function createReferenceGateway (opts: ReferenceGatewayOptions): Server {
-  const owner = opts.numPods !== undefined && opts.strategy !== undefined ? strategy(opts.strategy).pick : undefined
-  const numPods = opts.numPods ?? 1
+  const ownership = opts.ownership ?? (opts.numPods !== undefined && opts.strategy !== undefined
+    ? startGatewayOwnership({ ordinal: opts.ordinal, source: { topology: { strategy: opts.strategy, count: opts.numPods } } })
+    : undefined)
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     if (req.url === '/healthz') {
-      reply(res, 200, { status: 'ok', ordinal: opts.ordinal })
+      // Not ready until this pod has settled once: a new pod takes no traffic
+      // (and the StatefulSet and the engine wait) until every peer holds its topology.
+      const ready = ownership?.status().ready ?? true
+      reply(res, ready ? 200 : 503, { status: ready ? 'ok' : 'settling', ordinal: opts.ordinal })
+      return
+    }
+    if (req.url === TOPOLOGY_PATH && ownership !== undefined) {
+      reply(res, 200, ownership.status())
       return
     }
     if (opts.requestLog !== undefined) {
@@ -40,11 +54,16 @@ export function createReferenceGateway (opts: ReferenceGatewayOptions): Server {
 
   function answer (req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     const guildId = req.headers['x-guild-id']
-    if (owner !== undefined && typeof guildId === 'string' && isGuildId(guildId)) {
-      const expected = owner(guildId, numPods)
-      if (expected !== opts.ordinal) {
-        reply(res, 421, { error: 'not_owner', message: `guild ${guildId} belongs to pod ${expected}, not ${opts.ordinal}`, ordinal: opts.ordinal })
+    if (ownership !== undefined && typeof guildId === 'string' && isGuildId(guildId)) {
+      const decision = ownership.owns(guildId)
+      if (decision.kind !== 'accept') {
+        const refusal = ownership.refusal(guildId, decision)
+        res.writeHead(refusal.status, refusal.headers)
+        res.end(refusal.body)
         return
+      }
+      if (opts.acceptLog !== undefined) {
+        appendFileSync(opts.acceptLog, `${guildId} ${opts.ordinal} ${(performance.timeOrigin + performance.now()).toFixed(3)}\n`)
       }
     }
     if (req.headers['x-echo-body'] === '1') {
@@ -63,6 +82,9 @@ export function createReferenceGateway (opts: ReferenceGatewayOptions): Server {
       bodySha256: createHash('sha256').update(body).digest('hex')
     })
   }
+
+  server.on('close', () => ownership?.close())
+  return server
 }
 
 function reply (res: ServerResponse, status: number, value: unknown): void {
