@@ -107,7 +107,7 @@ describe('rescaling gateways under load, old and new routers side by side', () =
       }
     } else {
       // The ConfigMap changes; one leaving pod sees it before it is stopped, the other does not.
-      writeFileSync(pods[from - 1].topologyFile, topology(to))
+      writeFileSync(pods[from - 1]!.topologyFile, topology(to))
       for (const pod of pods.slice(0, to)) {
         await sleep(300)
         writeFileSync(pod.topologyFile, topology(to))
@@ -135,7 +135,7 @@ describe('rescaling gateways under load, old and new routers side by side', () =
     await until('every guild served by its new owner', async () => (await finalPass()).length === 0 ? true : undefined, 30_000)
 
     const accepted = readFileSync(acceptLog, 'utf8').trim().split('\n').map(line => {
-      const [guild, pod, at] = line.split(' ')
+      const [guild = '', pod, at] = line.split(' ')
       return { guild, pod: Number(pod), at: Number(at) }
     })
     const spans = new Map<string, Map<number, { first: number, last: number }>>()
@@ -154,7 +154,9 @@ describe('rescaling gateways under load, old and new routers side by side', () =
       const list = [...byPod.entries()].sort(([, x], [, y]) => x.first - y.first)
       if (list.length > 1) handedOver++
       for (let i = 1; i < list.length; i++) {
-        if (list[i][1].first <= list[i - 1][1].last) overlaps.push(`${guild}: pod ${list[i - 1][0]} until ${list[i - 1][1].last}, pod ${list[i][0]} from ${list[i][1].first}`)
+        const [prevPod, prev] = list[i - 1]!
+        const [pod, span] = list[i]!
+        if (span.first <= prev.last) overlaps.push(`${guild}: pod ${prevPod} until ${prev.last}, pod ${pod} from ${span.first}`)
       }
     }
     const report = Object.fromEntries(outcomes)
