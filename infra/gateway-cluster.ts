@@ -1,11 +1,14 @@
 import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
 import { GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME } from '../service/gateway-contract'
-import { gatewayStatefulSetSpec, headlessServiceSpec, maxOneUnavailable, type GatewayPodArgs } from './gateway-specs'
+import {
+  gatewayStatefulSetSpec, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, topologyData, type GatewayPodArgs
+} from './gateway-specs'
 import { imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
 
 export interface GatewayClusterArgs extends GatewayPodArgs {
   readonly namespace: pulumi.Input<string>
+  readonly clusterDomain: string
 }
 
 /**
@@ -17,6 +20,10 @@ export interface GatewayClusterArgs extends GatewayPodArgs {
  */
 export class GatewayCluster extends pulumi.ComponentResource {
   readonly service: k8s.core.v1.Service
+  /** Lists every gateway pod, Ready or not, for the ownership protocol. */
+  readonly peersService: k8s.core.v1.Service
+  /** The topology the gateways follow; updated in place on a rescale. */
+  readonly topology: k8s.core.v1.ConfigMap
   readonly statefulSet: k8s.apps.v1.StatefulSet
   readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget
   readonly selector: Labels
@@ -38,9 +45,26 @@ export class GatewayCluster extends pulumi.ComponentResource {
       spec: headlessServiceSpec(this.selector, args.port)
     }, { parent: this })
 
+    this.peersService = new k8s.core.v1.Service(`${name}-peers`, {
+      metadata: { name: `${GATEWAY_STATEFULSET_NAME}-peers`, namespace: args.namespace, labels },
+      spec: peersServiceSpec(this.selector, args.port)
+    }, { parent: this })
+
+    // A fixed name, so a new count is an in-place update (the stack enables
+    // mutable ConfigMaps) that kubelet carries into the running pods.
+    this.topology = new k8s.core.v1.ConfigMap(`${name}-topology`, {
+      metadata: { name: `${GATEWAY_STATEFULSET_NAME}-topology`, namespace: args.namespace, labels },
+      data: topologyData(args.replicas, args.routingStrategy)
+    }, { parent: this })
+
+    // The StatefulSet depends on the ConfigMap, so on a scale-up new pods start
+    // with the new topology, and on a scale-down the ConfigMap changes first.
     this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
       metadata: { name: GATEWAY_STATEFULSET_NAME, namespace: args.namespace, labels },
-      spec: gatewayStatefulSetSpec(this.service.metadata.name, this.selector, labels, args)
+      spec: gatewayStatefulSetSpec(this.service.metadata.name, this.selector, labels, args, {
+        configMap: this.topology.metadata.name,
+        peersService: pulumi.interpolate`${this.peersService.metadata.name}.${this.peersService.metadata.namespace}.svc.${args.clusterDomain}`
+      })
     }, { parent: this })
 
     this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {

@@ -1,5 +1,7 @@
 import type * as k8s from '@pulumi/kubernetes'
 import type * as pulumi from '@pulumi/pulumi'
+import { formatTopology } from '../service/ownership/topology'
+import type { StrategyName } from '../service/routing/strategies'
 import type { Labels } from './labels'
 import { restrictedContainerSecurity, restrictedPodSecurity } from './security'
 import type { Resources } from './stack-config'
@@ -15,12 +17,17 @@ export interface GatewayPodArgs {
   readonly port: number
   readonly healthPath: string
   readonly routingStrategy: string
+  /** How long a DNS answer for the peers Service may be cached (the cluster DNS's TTL). */
+  readonly peerListTtlSeconds: number
   readonly resources: Resources
   readonly storageSize: string
   readonly storageClass?: string
 }
 
 export const DATA_MOUNT = '/data'
+/** The topology ConfigMap, mounted as a directory: kubelet swaps its files in place when it changes. */
+export const TOPOLOGY_MOUNT = '/etc/guild-router/topology'
+export const TOPOLOGY_KEY = 'topology.json'
 /** The label the StatefulSet controller puts on each pod (Kubernetes ≥ 1.28). */
 const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index'
 
@@ -34,11 +41,29 @@ export function headlessServiceSpec (selector: Labels, port: number): k8s.types.
   }
 }
 
+/**
+ * The second headless Service, for the gateways themselves: it publishes pods
+ * that are not Ready or are terminating, so a gateway asking "who could still
+ * be accepting guilds?" hears about every pod that exists. Routers keep
+ * dialling `gateway-internal`, where only Ready pods resolve.
+ */
+export function peersServiceSpec (selector: Labels, port: number): k8s.types.input.core.v1.ServiceSpec {
+  return { ...headlessServiceSpec(selector, port), publishNotReadyAddresses: true }
+}
+
+/** The ConfigMap's data: the count and strategy every gateway follows, with no restart when they change. */
+export function topologyData (replicas: number, strategy: string): Record<string, string> {
+  return { [TOPOLOGY_KEY]: formatTopology({ strategy: strategy as StrategyName, count: replicas }) }
+}
+
 export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selector: Labels, labels: Labels,
-  args: GatewayPodArgs): k8s.types.input.apps.v1.StatefulSetSpec {
+  args: GatewayPodArgs, topology: { configMap: pulumi.Input<string>, peersService: pulumi.Input<string> }): k8s.types.input.apps.v1.StatefulSetSpec {
   const probe = (periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe => ({
     httpGet: { path: args.healthPath, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2
   })
+  // Liveness is only "the process still listens": a gateway waiting for its
+  // peers is not Ready, and must not be restarted for it.
+  const listening: k8s.types.input.core.v1.Probe = { tcpSocket: { port: 'http' }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 2 }
   return {
     serviceName,
     replicas: args.replicas,
@@ -61,25 +86,32 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
           ...(args.command === undefined ? {} : { command: [...args.command] }),
           ports: [{ name: 'http', containerPort: args.port, protocol: 'TCP' }],
           env: [
-            // The ordinal and the pod count let a gateway refuse guilds it does not own.
+            // The ordinal and the topology file let a gateway refuse guilds it does not own.
+            // The count is not in the pod template: changing it must not restart the pods.
             { name: 'ORDINAL', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${POD_INDEX_LABEL}']` } } },
             { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: 'NUM_GATEWAY_PODS', value: String(args.replicas) },
-            { name: 'ROUTING_STRATEGY', value: args.routingStrategy },
+            { name: 'TOPOLOGY_FILE', value: `${TOPOLOGY_MOUNT}/${TOPOLOGY_KEY}` },
+            { name: 'PEERS_SERVICE', value: topology.peersService },
+            { name: 'TOPOLOGY_LIST_FRESHNESS_MS', value: String(args.peerListTtlSeconds * 1000) },
             { name: 'PORT', value: String(args.port) },
             { name: 'HOST', value: '0.0.0.0' },
             { name: 'DATA_DIR', value: DATA_MOUNT }
           ],
           readinessProbe: probe(5, 2),
-          livenessProbe: probe(10, 6),
+          livenessProbe: listening,
           resources: {
             requests: { cpu: args.resources.cpuRequest, memory: args.resources.memoryRequest },
             limits: { memory: args.resources.memoryLimit }
           },
           securityContext: restrictedContainerSecurity,
-          volumeMounts: [{ name: 'data', mountPath: DATA_MOUNT }, { name: 'tmp', mountPath: '/tmp' }]
+          volumeMounts: [
+            { name: 'data', mountPath: DATA_MOUNT },
+            { name: 'tmp', mountPath: '/tmp' },
+            // No subPath: a subPath mount is never refreshed.
+            { name: 'topology', mountPath: TOPOLOGY_MOUNT, readOnly: true }
+          ]
         }],
-        volumes: [{ name: 'tmp', emptyDir: {} }]
+        volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'topology', configMap: { name: topology.configMap } }]
       }
     },
     volumeClaimTemplates: [{

@@ -20,6 +20,7 @@ const namespace = new AppNamespace('guild-router', { name: config.namespace, cre
 
 const gateways = new GatewayCluster('gateway', {
   namespace: namespace.name,
+  clusterDomain: config.clusterDomain,
   routingStrategy: config.routingStrategy,
   ...config.gateway,
   imagePullPolicy: config.imagePullPolicy,

@@ -32,6 +32,8 @@ export interface StackConfig {
     readonly storageSize: string
     readonly storageClass: string | undefined
     readonly healthPath: string
+    /** The cluster DNS's cache TTL: how stale a list of the gateway peers may be. */
+    readonly peerListTtlSeconds: number
     readonly resources: Resources
   }
   readonly router: {
@@ -84,6 +86,7 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
       storageSize: r.quantity('gatewayStorageSize'),
       storageClass: r.optional('gatewayStorageClass'),
       healthPath: r.matching('gatewayHealthPath', /^\/\S*$/, 'must be an absolute path such as /healthz'),
+      peerListTtlSeconds: r.integer('gatewayPeerListTtlSeconds', 0, 3600),
       resources: {
         cpuRequest: r.quantity('gatewayCpuRequest'),
         memoryRequest: r.quantity('gatewayMemoryRequest'),

@@ -8,7 +8,8 @@ const T = {
   deploy: 'kubernetes:apps/v1:Deployment',
   hpa: 'kubernetes:autoscaling/v2:HorizontalPodAutoscaler',
   pdb: 'kubernetes:policy/v1:PodDisruptionBudget',
-  netpol: 'kubernetes:networking.k8s.io/v1:NetworkPolicy'
+  netpol: 'kubernetes:networking.k8s.io/v1:NetworkPolicy',
+  cm: 'kubernetes:core/v1:ConfigMap'
 }
 
 function env (run: ProgramRun, name: string): string | undefined {
@@ -24,7 +25,8 @@ describe('the staging stack', () => {
   it('provisions each object once, with the contract names', async () => {
     const run = await runProgram(stackConfig())
     expect(run.one(T.sts).inputs.metadata.name).toBe('gateway')
-    expect(services(run).map(s => s.inputs.metadata.name).sort()).toEqual(['gateway-internal', 'guild-router'])
+    expect(services(run).map(s => s.inputs.metadata.name).sort()).toEqual(['gateway-internal', 'gateway-peers', 'guild-router'])
+    expect(run.one(T.cm).inputs.metadata.name).toBe('gateway-topology')
     expect(run.one(T.deploy).inputs.metadata.name).toBe('guild-router')
     expect(run.one(T.hpa)).toBeDefined()
     expect(run.one(T.netpol)).toBeDefined()
@@ -46,11 +48,19 @@ describe('one source of truth for the gateway count', () => {
       const urls = run.outputs.gatewayPodUrls as string[]
       expect(urls).toHaveLength(n)
       expect(urls[n - 1]).toBe(`http://gateway-${n - 1}.gateway-internal.guild-router-staging.svc.cluster.local:3000`)
-      // The gateways are told the same count, for their own ownership check.
+      // The gateways read the same count from the topology ConfigMap, not from their pod template.
       const gwEnv = sts.spec.template.spec.containers[0].env as Array<{ name: string, value?: string }>
-      expect(gwEnv.find(e => e.name === 'NUM_GATEWAY_PODS')?.value).toBe(String(n))
+      expect(gwEnv.map(e => e.name)).not.toContain('NUM_GATEWAY_PODS')
+      expect(JSON.parse(run.one(T.cm).inputs.data['topology.json'] as string)).toEqual({ strategy: 'jump', count: n })
     }
   }, 240_000)
+
+  it('a new count changes the topology ConfigMap and the replicas, and nothing in the gateway pod template', async () => {
+    const three = await runProgram(stackConfig('staging', { gatewayReplicas: '3' }))
+    const four = await runProgram(stackConfig('staging', { gatewayReplicas: '4' }))
+    expect(JSON.stringify(four.one(T.sts).inputs.spec.template)).toBe(JSON.stringify(three.one(T.sts).inputs.spec.template))
+    expect(four.one(T.cm).inputs.data).not.toEqual(three.one(T.cm).inputs.data)
+  })
 })
 
 describe('wiring', () => {
@@ -138,8 +148,17 @@ describe('wiring', () => {
     const container = sts.template.spec.containers[0]
     expect(container.env.find((e: { name: string }) => e.name === 'ORDINAL').valueFrom.fieldRef.fieldPath)
       .toBe("metadata.labels['apps.kubernetes.io/pod-index']")
-    expect(container.env.find((e: { name: string }) => e.name === 'ROUTING_STRATEGY').value).toBe('jump')
     expect(env(run, 'ROUTING_STRATEGY')).toBe('jump')
+    // The topology comes from the ConfigMap mounted as a directory (a subPath mount would never refresh),
+    // and peers are found through the Service that lists not-ready pods too.
+    expect(container.volumeMounts).toContainEqual({ name: 'topology', mountPath: '/etc/guild-router/topology', readOnly: true })
+    expect(sts.template.spec.volumes).toContainEqual({ name: 'topology', configMap: { name: 'gateway-topology' } })
+    expect(container.env.find((e: { name: string }) => e.name === 'TOPOLOGY_FILE').value).toBe('/etc/guild-router/topology/topology.json')
+    expect(container.env.find((e: { name: string }) => e.name === 'PEERS_SERVICE').value).toBe('gateway-peers.guild-router-staging.svc.cluster.local')
+    expect(container.env.find((e: { name: string }) => e.name === 'TOPOLOGY_LIST_FRESHNESS_MS').value).toBe('30000')
+    const peers = services(run).find(s => s.inputs.metadata.name === 'gateway-peers')
+    expect(peers?.inputs.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true })
+    expect(container.livenessProbe).toMatchObject({ tcpSocket: { port: 'http' } })
     expect(sts.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast-ssd', resources: { requests: { storage: '2Gi' } } })
     expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' })
     expect(container.readinessProbe.httpGet.path).toBe('/healthz')
@@ -184,9 +203,10 @@ describe('wiring', () => {
 describe('the Grafana dashboard', () => {
   it('is shipped as a ConfigMap for the Grafana sidecar only when asked for', async () => {
     const off = await runProgram(stackConfig())
-    expect(off.resources.filter(r => r.type === 'kubernetes:core/v1:ConfigMap')).toHaveLength(0)
+    const dashboards = (run: ProgramRun): ProgramRun['resources'] => run.resources.filter(r => r.type === T.cm && r.inputs.metadata.name !== 'gateway-topology')
+    expect(dashboards(off)).toHaveLength(0)
     const on = await runProgram(stackConfig('staging', { grafanaDashboard: 'true', grafanaDashboardNamespace: 'monitoring' }))
-    const cm = on.one('kubernetes:core/v1:ConfigMap').inputs
+    const cm = dashboards(on)[0]!.inputs
     expect(cm.metadata).toMatchObject({ namespace: 'monitoring', labels: { grafana_dashboard: '1' } })
     const dashboard = JSON.parse(cm.data['guild-router.json'] as string) as { uid: string, panels: unknown[] }
     expect(dashboard.uid).toBe('guild-router')
