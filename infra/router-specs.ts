@@ -118,7 +118,8 @@ export function gatewayIngressPolicySpec (gatewaySelector: Labels, routerSelecto
     podSelector: { matchLabels: gatewaySelector },
     policyTypes: ['Ingress'],
     ingress: [{
-      from: [{ podSelector: { matchLabels: routerSelector } }],
+      // Routers, and the gateways themselves: each asks its peers which topology they hold.
+      from: [{ podSelector: { matchLabels: routerSelector } }, { podSelector: { matchLabels: gatewaySelector } }],
       ports: [{ protocol: 'TCP', port: gatewayPort }]
     }]
   }

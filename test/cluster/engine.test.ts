@@ -145,6 +145,7 @@ describe('pulumi through the real engine', () => {
     const preview = await ok(['preview', '--json'])
     expect(preview.stderr + preview.stdout).not.toContain('Could not find entry point')
     expect(plannedObjects(preview)).toEqual([
+      'create ConfigMap/gateway-topology',
       'create Deployment/guild-router',
       'create HorizontalPodAutoscaler/guild-router',
       `create Namespace/${namespace()}`,
@@ -152,6 +153,7 @@ describe('pulumi through the real engine', () => {
       'create PodDisruptionBudget/gateway',
       'create PodDisruptionBudget/guild-router',
       'create Service/gateway-internal',
+      'create Service/gateway-peers',
       'create Service/guild-router',
       'create StatefulSet/gateway'
     ])
@@ -198,11 +200,18 @@ describe('pulumi through the real engine', () => {
     expect(r.stdout).toMatch(/\d+ unchanged/)
   }, 15 * 60_000)
 
-  it('gatewayReplicas 3 → 4: up waits for four Ready gateways, and only then rolls the router with NUM_GATEWAY_PODS=4', async () => {
+  it('gatewayReplicas 3 → 4: the topology ConfigMap is updated in place, the gateways are not rolled, and the router rolls after four are Ready', async () => {
+    const podUids = async (): Promise<string[]> => await Promise.all([0, 1, 2].map(async n => (await read('v1', 'Pod', `gateway-${n}`)).metadata?.uid as string))
+    const uidsBefore = await podUids()
+    const revisionBefore = (await read('apps/v1', 'StatefulSet', 'gateway')).status.updateRevision as string
     await configSet('gatewayReplicas', '4')
     const preview = await ok(['preview', '--json'])
-    expect(plannedObjects(preview)).toEqual(['update Deployment/guild-router', 'update StatefulSet/gateway'])
+    expect(plannedObjects(preview)).toEqual(['update ConfigMap/gateway-topology', 'update Deployment/guild-router', 'update StatefulSet/gateway'])
     await ok(['up', '--yes', '--skip-preview'])
+    expect(JSON.parse((await read('v1', 'ConfigMap', 'gateway-topology')).data['topology.json'] as string)).toEqual({ strategy: 'jump', count: 4 })
+    // Only the replicas changed: the same pod template revision, the same pods.
+    expect((await read('apps/v1', 'StatefulSet', 'gateway')).status.updateRevision).toBe(revisionBefore)
+    expect(await podUids()).toEqual(uidsBefore)
 
     const sts = await read('apps/v1', 'StatefulSet', 'gateway')
     expect([sts.spec.replicas, sts.status.readyReplicas]).toEqual([4, 4])

@@ -100,6 +100,8 @@ describe('wiring', () => {
     const policy = run.one(T.netpol).inputs.spec
     expect(matches(policy.podSelector.matchLabels, sts.spec.template.metadata.labels)).toBe(true)
     expect(matches(policy.ingress[0].from[0].podSelector.matchLabels, deploy.spec.template.metadata.labels)).toBe(true)
+    expect(matches(policy.ingress[0].from[1].podSelector.matchLabels, sts.spec.template.metadata.labels)).toBe(true)
+    expect(policy.ingress[0].from).toHaveLength(2)
     expect(policy.ingress[0].ports[0].port).toBe(3000)
     // Selectors hold no version: they are immutable, and images change.
     expect(Object.keys(sts.spec.selector.matchLabels)).not.toContain('app.kubernetes.io/version')
