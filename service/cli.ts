@@ -83,6 +83,7 @@ export function formatPlan (p: RescalePlan, what: string): string {
   const pct = (n: number): string => `${(100 * n).toFixed(2)}%`
   const lines = [
     `rescale ${p.from} → ${p.to} pods, strategy ${p.strategy}, ${p.total} guilds (${what})`,
+    `topology ${p.fromVersion} → ${p.toVersion}: gateways holding ${p.toVersion} take moved guilds once every gateway holds it`,
     `move: ${p.moved} of ${p.total} (${pct(p.total === 0 ? 0 : p.moved / p.total)}); the least possible is ${pct(p.minimumFraction)}`,
     ...p.flows.map(f => `  pod ${f.from} → pod ${f.to}: ${f.count}`)
   ]

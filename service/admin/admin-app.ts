@@ -10,6 +10,7 @@ import { guildIdProblem, parseGuildId } from '../routing/guild-id'
 import { PLAN_SAMPLE_SIZE, planRescale } from '../routing/rescale-plan'
 import { seededSnowflakes } from '../routing/snowflakes'
 import { isStrategyName, STRATEGY_NAMES, strategy, type StrategyName } from '../routing/strategies'
+import { GatewayTopologies } from './gateway-topologies'
 import { routerStatus } from './router-status'
 import { renderLiveParts, renderStatusPage, type Lookup } from './status-page'
 
@@ -48,7 +49,9 @@ export function createAdminApp (deps: AdminDeps): Express {
       ejectedUntil: health.ejectedUntil === 0 ? null : new Date(health.ejectedUntil).toISOString()
     }
   }
-  const status = (): ReturnType<typeof routerStatus> => routerStatus({ ...deps, draining: () => !deps.ready() })
+  const topologies = new GatewayTopologies(config.gatewayUrls)
+  const status = (): ReturnType<typeof routerStatus> =>
+    routerStatus({ ...deps, draining: () => !deps.ready(), gatewayTopologies: topologies.snapshot() })
 
   app.get('/', (req, res) => {
     if (req.query.live === '1') {

@@ -1,4 +1,6 @@
 import type { RouterConfig } from '../config'
+import { topologyVersion } from '../ownership/topology'
+import type { GatewayTopology } from './gateway-topologies'
 import type { RouterMetrics } from '../metrics'
 import type { PodHealth, PodState } from '../proxy/pod-health'
 import type { RetryBudget } from '../proxy/retry-budget'
@@ -17,11 +19,15 @@ export interface PodRow {
   readonly errors: number
   readonly errorRate: number
   readonly p99Ms: number | null
+  /** The topology the gateway says it holds; null when it has not answered. */
+  readonly topology: GatewayTopology | null
 }
 
 export interface RouterStatus {
   readonly strategy: string
   readonly numPods: number
+  /** This router's topology (its strategy and NUM_GATEWAY_PODS), named as the gateways name theirs. */
+  readonly topologyVersion: string
   readonly failover: string
   readonly draining: boolean
   readonly generatedAt: string
@@ -35,6 +41,7 @@ export interface StatusSources {
   readonly health: PodHealth
   readonly budget: RetryBudget
   readonly draining: () => boolean
+  readonly gatewayTopologies: ReadonlyArray<GatewayTopology | null>
 }
 
 /** What the on-call engineer asks first, in one object: the status page and `/status` serve it. */
@@ -50,12 +57,14 @@ export function routerStatus (src: StatusSources): RouterStatus {
       ejectedSince: health.ejectedAt === 0 ? null : new Date(health.ejectedAt).toISOString(),
       consecutiveFailures: health.consecutiveFailures,
       ejections: health.ejections,
-      ...traffic
+      ...traffic,
+      topology: src.gatewayTopologies[pod] ?? null
     }
   })
   return {
     strategy: src.config.strategy,
     numPods: src.config.numGatewayPods,
+    topologyVersion: topologyVersion({ strategy: src.config.strategy, count: src.config.numGatewayPods }),
     failover: src.config.failover,
     draining: src.draining(),
     generatedAt: new Date().toISOString(),

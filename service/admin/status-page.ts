@@ -43,7 +43,8 @@ function podRow (row: PodRow): string {
     `<td class="failures">${row.consecutiveFailures}</td>` +
     `<td class="requests">${row.requests}</td>` +
     `<td class="errors">${(100 * row.errorRate).toFixed(1)}%</td>` +
-    `<td class="p99">${row.p99Ms === null ? '–' : `≤ ${row.p99Ms} ms`}</td></tr>`
+    `<td class="p99">${row.p99Ms === null ? '–' : `≤ ${row.p99Ms} ms`}</td>` +
+    `<td class="topology">${row.topology === null ? '–' : `${escapeHtml(row.topology.version)} (${row.topology.count} pods${row.topology.settled ? '' : ', settling'})`}</td></tr>`
 }
 
 export function lookupText (lookup: Lookup | undefined): string {
@@ -98,14 +99,15 @@ output{display:block;margin-top:.4rem;font-family:ui-monospace,monospace}
 </style></head>
 <body>
 <h1>guild-router</h1>
-<p class="meta">strategy <b id="strategy">${escapeHtml(status.strategy)}</b> over <b id="num-pods">${status.numPods}</b> gateway pods ·
+<p class="meta">strategy <b id="strategy">${escapeHtml(status.strategy)}</b> over <b id="num-pods">${status.numPods}</b> gateway pods
+(topology <b id="topology-version">${escapeHtml(status.topologyVersion)}</b>) ·
 failover <b>${escapeHtml(status.failover)}</b> · ${live.draining} ·
 updated ${live.updated}</p>
 <p id="stale" role="status" hidden></p>
 
 <div id="live">
 <h2>Gateway pods (last minute)</h2>
-<table><thead><tr><th>pod</th><th>URL</th><th>state</th><th>consecutive failures</th><th>requests</th><th>errors</th><th>p99</th></tr></thead>
+<table><thead><tr><th>pod</th><th>URL</th><th>state</th><th>consecutive failures</th><th>requests</th><th>errors</th><th>p99</th><th>topology it holds</th></tr></thead>
 ${live.pods}</table>
 <p class="meta">retry budget: ${live.budget}</p>
 </div>

@@ -1,3 +1,4 @@
+import { topologyVersion } from '../ownership/topology'
 import type { GuildId } from './guild-id'
 import type { RoutingStrategy } from './strategies'
 
@@ -12,6 +13,9 @@ export interface RescalePlan {
   readonly strategy: string
   readonly from: number
   readonly to: number
+  /** The topology versions of the two sides, as gateways and routers report them. */
+  readonly fromVersion: string
+  readonly toVersion: string
   readonly total: number
   readonly moved: number
   /** The least any strategy must move: |to - from| / max(from, to) of the guilds. */
@@ -46,6 +50,8 @@ export function planRescale (guildIds: Iterable<GuildId>, strat: RoutingStrategy
     strategy: strat.name,
     from,
     to,
+    fromVersion: topologyVersion({ strategy: strat.name, count: from }),
+    toVersion: topologyVersion({ strategy: strat.name, count: to }),
     total,
     moved,
     minimumFraction: Math.abs(to - from) / Math.max(from, to),
