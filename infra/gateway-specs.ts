@@ -1,7 +1,7 @@
 import type * as k8s from '@pulumi/kubernetes'
 import type * as pulumi from '@pulumi/pulumi'
 import { formatTopology } from '../service/ownership/topology'
-import type { StrategyName } from '../service/routing/strategies'
+import type { StrategyName } from '../service/routing/strategy-names'
 import type { Labels } from './labels'
 import { restrictedContainerSecurity, restrictedPodSecurity } from './security'
 import type { Resources } from './stack-config'

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { isStrategyName, type StrategyName } from '../routing/strategies'
+import { isStrategyName, type StrategyName } from '../routing/strategy-names'
 
 /**
  * What a gateway needs to know to tell which guilds are its own: the pod

@@ -1,5 +1,6 @@
 import { guildDigest } from './digest'
 import type { GuildId } from './guild-id'
+import type { StrategyName } from './strategy-names'
 
 /**
  * A strategy names the owner pod of a guild from the guild id and the pod
@@ -12,8 +13,7 @@ export interface RoutingStrategy {
   pick (guildId: GuildId, numPods: number): number
 }
 
-export type StrategyName = 'md5-mod' | 'jump' | 'discord-shard'
-export const STRATEGY_NAMES: readonly StrategyName[] = ['md5-mod', 'jump', 'discord-shard']
+export { isStrategyName, STRATEGY_NAMES, type StrategyName } from './strategy-names'
 
 /** The original design: first 4 digest bytes, big-endian, modulo N. */
 export function md5Mod (guildId: GuildId, numPods: number): number {
@@ -62,10 +62,6 @@ const PICKERS: Record<StrategyName, (guildId: GuildId, numPods: number) => numbe
   'md5-mod': md5Mod,
   jump,
   'discord-shard': discordShard
-}
-
-export function isStrategyName (name: string): name is StrategyName {
-  return Object.hasOwn(PICKERS, name)
 }
 
 export function strategy (name: StrategyName): RoutingStrategy {
