@@ -35,13 +35,6 @@ export class GatewayTopologies {
     return this.#last
   }
 
-  /** One round, awaited: for the first look and for tests. */
-  async refresh (): Promise<ReadonlyArray<GatewayTopology | null>> {
-    this.#askedAt = performance.now()
-    await Promise.all(this.#urls.map(async (url, pod) => { await this.#ask(url, pod) }))
-    return this.#last
-  }
-
   async #ask (url: string, pod: number): Promise<void> {
     try {
       const res = await request(`${url}${TOPOLOGY_PATH}`, { headersTimeout: 1000, bodyTimeout: 1000 })

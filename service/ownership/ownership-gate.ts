@@ -51,8 +51,8 @@ export class OwnershipGate {
   #loadedAt: number
   #settled = false
   #settledOnce = false
-  /** Topologies since the last settled one; a guild owned under all of them was never given away. null: nothing carried. */
-  #carried: Topology[] | null = null
+  /** Topologies since the last settled one, as owner functions; a guild this pod owned under all of them was never given away. null: nothing carried. */
+  #carried: Array<(guildId: GuildId) => number> | null = null
 
   constructor (ordinal: number, topology: Topology, now: number, opts: { listFreshnessMs: number }) {
     this.ordinal = ordinal
@@ -75,7 +75,7 @@ export class OwnershipGate {
     if (owner !== this.ordinal) return { kind: 'not_owner', owner }
     if (this.#settled) return ACCEPT
     const carried = this.#carried
-    if (carried !== null && carried.every(t => strategy(t.strategy).pick(guildId, t.count) === this.ordinal)) return ACCEPT
+    if (carried !== null && carried.every(owner => owner(guildId) === this.ordinal)) return ACCEPT
     return PENDING
   }
 
@@ -83,8 +83,11 @@ export class OwnershipGate {
   load (topology: Topology, now: number): boolean {
     const version = topologyVersion(topology)
     if (version === this.#version) return false
-    if (this.#settled) this.#carried = [this.#topology]
-    else if (this.#carried !== null) this.#carried = this.#carried.length >= MAX_CARRIED ? null : [...this.#carried, this.#topology]
+    const previous = this.#topology
+    const pickPrevious = this.#pick
+    const ownerBefore = (guildId: GuildId): number => pickPrevious(guildId, previous.count)
+    if (this.#settled) this.#carried = [ownerBefore]
+    else if (this.#carried !== null) this.#carried = this.#carried.length >= MAX_CARRIED ? null : [...this.#carried, ownerBefore]
     this.#topology = topology
     this.#version = version
     this.#pick = strategy(topology.strategy).pick
