@@ -46,7 +46,13 @@ function rules (table: Table): string[] {
 }
 
 function listing (table: Table): string[] {
-  return execFileSync('iptables', ['-t', table, '-S'], { encoding: 'utf8' }).split('\n')
+  try {
+    return execFileSync('iptables', ['-t', table, '-S'], { encoding: 'utf8' }).split('\n')
+  } catch (err) {
+    // A fresh machine has no iptables until a tier installs it, and so no chains.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
 }
 
 function iptables (table: Table, args: readonly string[]): void {
