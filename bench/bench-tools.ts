@@ -56,16 +56,21 @@ export async function stopProcess (child: ChildProcess | undefined): Promise<voi
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
 }
 
-export interface WrkResult { readonly rps: number, readonly p50Ms: number, readonly p99Ms: number }
+export interface WrkResult { readonly requests: number, readonly rps: number, readonly p50Ms: number, readonly p99Ms: number }
 
-/** wrk on `core`: one thread, `connections` connections, the guild-id workload script. */
-export function wrk (url: string, connections: number, seconds: number, core: string): WrkResult {
+/** What wrk sends: a GET, or a small JSON POST (an interaction), each with a random `x-guild-id`. */
+export type Workload = 'get' | 'post'
+export const WORKLOADS: readonly Workload[] = ['get', 'post']
+
+/** wrk on `core`: one thread, `connections` connections, a guild-id workload script. */
+export function wrk (url: string, connections: number, seconds: number, core: string, workload: Workload = 'get'): WrkResult {
   const out = spawnSync('taskset', ['-c', core, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency',
-    '-s', join(ROOT, 'bench', 'guild-workload.lua'), url], { encoding: 'utf8' })
+    '-s', join(ROOT, 'bench', `guild-${workload}.lua`), url], { encoding: 'utf8' })
   if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr}`)
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out.stdout)
   if (errors !== null) throw new Error(`${url}: ${errors[1]} non-2xx responses under load`)
   return {
+    requests: Number(/(\d+) requests in/.exec(out.stdout)?.[1]),
     rps: Number(/Requests\/sec:\s+([0-9.]+)/.exec(out.stdout)?.[1]),
     p50Ms: toMs(/ 50%\s+(\S+)/.exec(out.stdout)?.[1]),
     p99Ms: toMs(/ 99%\s+(\S+)/.exec(out.stdout)?.[1])
@@ -81,14 +86,43 @@ function toMs (text: string | undefined): number {
 
 /** Peak resident memory (VmHWM) of the given processes, in MiB. */
 export function peakRssMiB (pids: number[]): number {
+  return statusSumMiB(pids, 'VmHWM')
+}
+
+/** Resident memory now (VmRSS) of the given processes, in MiB. */
+export function rssMiB (pids: number[]): number {
+  return statusSumMiB(pids, 'VmRSS')
+}
+
+function statusSumMiB (pids: number[], field: 'VmHWM' | 'VmRSS'): number {
   let kib = 0
   for (const pid of pids) {
     const file = `/proc/${pid}/status`
     if (!existsSync(file)) continue
-    kib += Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(file, 'utf8'))?.[1] ?? 0)
+    kib += Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(file, 'utf8'))?.[1] ?? 0)
   }
   return kib / 1024
 }
+
+/**
+ * CPU time (user + system) the given processes have used so far, in seconds.
+ * Per request, it is what a proxy costs whatever else the machine runs.
+ */
+export function cpuSeconds (pids: number[]): number {
+  let ticks = 0
+  for (const pid of pids) {
+    const file = `/proc/${pid}/stat`
+    if (!existsSync(file)) continue
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(file, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ticks += Number(fields[11]) + Number(fields[12])
+  }
+  return ticks / CLOCK_TICKS
+}
+
+// USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
+const CLOCK_TICKS = 100
 
 /** Child pids (nginx's workers). */
 export function childPids (pid: number): number[] {

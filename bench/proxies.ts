@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
-import { childPids, freePort, peakRssMiB, pin, startProcess, stopProcess, waitForPort } from './bench-tools'
+import { childPids, cpuSeconds, freePort, peakRssMiB, pin, rssMiB, startProcess, stopProcess, waitForPort } from './bench-tools'
 
 /**
  * The contenders, each started on its own loopback port with its own config
@@ -15,6 +15,10 @@ export interface Running {
   readonly pid?: number
   /** Peak RSS so far of every process of this contender, MiB. */
   peakRss (): number
+  /** RSS now, MiB. */
+  rss (): number
+  /** CPU seconds used so far by every process of this contender. */
+  cpu (): number
   stop (): Promise<void>
 }
 
@@ -90,8 +94,27 @@ ${upstreams.map((p, n) => `  server g${n} 127.0.0.1:${p}`).join('\n')}
 
 /** `entry` is relative to dist/service: the standalone router, or the Express-mounted variant. */
 export async function startRouter (upstreams: number[], core: string, entry = 'main.js'): Promise<Running> {
+  return startNodeProxy('guild-router', join(__dirname, '..', 'service', entry), upstreams, core)
+}
+
+/**
+ * The Node proxies the router is measured against (bench/peers/), each the
+ * way its own documentation sets it up, with Node's default flags.
+ */
+export const PEERS = [
+  { name: 'minimal node:http+undici', script: 'minimal-proxy.js' },
+  { name: 'Fastify+reply-from', script: 'fastify-proxy.js' },
+  { name: 'Express+http-proxy-mw', script: 'express-proxy.js' }
+] as const
+
+export async function startPeer (peer: typeof PEERS[number], upstreams: number[], core: string): Promise<Running> {
+  return startNodeProxy(peer.name, join(__dirname, 'peers', peer.script), upstreams, core)
+}
+
+/** A Node process on its own port, told the gateways the way the router is told them. */
+async function startNodeProxy (name: string, script: string, upstreams: number[], core: string): Promise<Running> {
   const port = await freePort()
-  const child = startProcess(process.execPath, [join(__dirname, '..', 'service', entry)], {
+  const child = startProcess(process.execPath, [script], {
     ...process.env,
     NUM_GATEWAY_PODS: String(upstreams.length),
     GATEWAY_URLS: upstreams.map(p => `http://127.0.0.1:${p}`).join(','),
@@ -103,15 +126,15 @@ export async function startRouter (upstreams: number[], core: string, entry = 'm
   })
   await waitForPort(port)
   pinAll(child, core)
-  return running('guild-router', port, child, () => [child.pid as number])
+  return running(name, port, child, () => [child.pid as number])
 }
 
 export function direct (upstreamPort: number): Running {
-  return { name: 'gateway directly', url: `http://127.0.0.1:${upstreamPort}`, peakRss: () => Number.NaN, stop: async () => {} }
+  return { name: 'gateway directly', url: `http://127.0.0.1:${upstreamPort}`, peakRss: () => Number.NaN, rss: () => Number.NaN, cpu: () => Number.NaN, stop: async () => {} }
 }
 
 function running (name: string, port: number, child: ChildProcess, pids: () => number[]): Running {
-  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, peakRss: () => peakRssMiB(pids()), stop: () => stopProcess(child) }
+  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, peakRss: () => peakRssMiB(pids()), rss: () => rssMiB(pids()), cpu: () => cpuSeconds(pids()), stop: () => stopProcess(child) }
 }
 
 function pinAll (child: ChildProcess, core: string): void {

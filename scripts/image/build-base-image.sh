@@ -25,7 +25,7 @@ NODE_VERSION=$(node -p 'require("./package-lock.json").packages["node_modules/no
 # The npm each Node release bundles, from its changelog. corepack is pinned;
 # the router never runs it.
 case "$NODE_VERSION" in
-  24.21.0) NPM_VERSION=11.19.0 ;;
+  24.22.3) NPM_VERSION=11.19.1 ;;
   *) echo "build-base-image: which npm does Node $NODE_VERSION bundle? Add it here (see its changelog)" >&2; exit 1 ;;
 esac
 COREPACK_VERSION=0.36.0

@@ -1,4 +1,4 @@
--- wrk workload: a small POST per request, with a random canonical snowflake
+-- wrk workload: a small JSON POST per request, with a random canonical snowflake
 -- in x-guild-id (a 17–19 digit decimal, never with a leading zero).
 math.randomseed(os.time())
 wrk.method = "POST"
