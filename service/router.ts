@@ -52,7 +52,11 @@ export async function startRouter (config: RouterConfig, logger: Logger = create
     keepAliveTimeout: config.clientKeepAliveTimeoutMs,
     // Node enforces both timeouts only when it sweeps its connections, so a
     // stalled client is cut within a tenth of its timeout (at most 1 s) late.
-    connectionsCheckingInterval: timeoutCheckInterval(config)
+    connectionsCheckingInterval: timeoutCheckInterval(config),
+    // A request with neither Content-Length nor Transfer-Encoding has no body
+    // (RFC 9112 §6.3); Node then skips the stream's data/end/close life cycle
+    // for it. The proxy never reads such a request's stream: it forwards no body.
+    optimizeEmptyRequests: true
   }, (req, res) => {
     // While draining, every response closes its connection, so that when the
     // listener stops no idle keep-alive socket is left for a client to race a

@@ -7,38 +7,43 @@ import { classifyUpstreamError, type UpstreamFailure } from './upstream-failure'
 type Controller = Dispatcher.DispatchController
 type Headers = Record<string, string | string[] | undefined>
 
-export interface AttemptHooks {
+/** The request an attempt is made for: the exchange decides, the attempt carries bytes. */
+export interface AttemptOwner {
+  readonly res: ServerResponse
+  readonly requestId: string
   /** Response headers arrived: stream them to the client, or discard them to retry. */
-  response (status: number, headers: Headers): 'stream' | 'discard'
+  response (attempt: Attempt, status: number, headers: Headers): 'stream' | 'discard'
   /** No usable response. When `headersSent`, the client connection has been cut. */
-  failed (failure: UpstreamFailure, headersSent: boolean): void
+  failed (attempt: Attempt, failure: UpstreamFailure, headersSent: boolean): void
   /** The streamed response is complete. */
-  completed (): void
+  completed (attempt: Attempt): void
 }
+
+/** Fields the router sets on every response; a gateway's own are replaced. */
+const REPLACED: ReadonlySet<string> = new Set(['x-gateway-pod', 'x-request-id'])
+
+/** String forms of small ordinals, made once rather than per response. */
+const POD_LABELS = Array.from({ length: 256 }, (_, n) => String(n))
 
 /**
  * One try of one request against one gateway pod, as an undici dispatch
  * handler: the response streams straight into the client's response with
- * backpressure, with no Readable or AbortController per request.
+ * backpressure, with no Readable, AbortController or closure per request.
  *
  * Invariant: once the client has a status line, a failure can only end the
  * connection. A truncated body must never look like a complete 200.
  */
 export class Attempt implements Dispatcher.DispatchHandler {
+  readonly pod: number
+  readonly #owner: AttemptOwner
   #controller: Controller | undefined
   #abortReason: Error | undefined
   #discarding = false
   #over = false
-  readonly #res: ServerResponse
-  readonly #pod: number
-  readonly #extraHeaders: Readonly<Record<string, string>>
-  readonly #hooks: AttemptHooks
 
-  constructor (res: ServerResponse, pod: number, extraHeaders: Readonly<Record<string, string>>, hooks: AttemptHooks) {
-    this.#res = res
-    this.#pod = pod
-    this.#extraHeaders = extraHeaders
-    this.#hooks = hooks
+  constructor (owner: AttemptOwner, pod: number) {
+    this.#owner = owner
+    this.pod = pod
   }
 
   /** Stops this try quietly: the caller has already decided what the client gets. */
@@ -57,22 +62,24 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseStart (_controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
     if (statusCode < 200 || this.#over) return // 1xx are informational; the final status follows.
-    if (this.#hooks.response(statusCode, headers) === 'discard') {
+    const owner = this.#owner
+    if (owner.response(this, statusCode, headers) === 'discard') {
       // Read and drop the body so the connection can be reused.
       this.#discarding = true
       return
     }
-    const out = endToEndHeaders(headers)
-    Object.assign(out, this.#extraHeaders)
-    if (statusMessage) this.#res.writeHead(statusCode, statusMessage, out)
-    else this.#res.writeHead(statusCode, out)
+    const out = endToEndHeaders(headers, REPLACED)
+    out.push('x-gateway-pod', POD_LABELS[this.pod] ?? String(this.pod), 'x-request-id', owner.requestId)
+    if (statusMessage) owner.res.writeHead(statusCode, statusMessage, out)
+    else owner.res.writeHead(statusCode, out)
   }
 
   onResponseData (controller: Controller, chunk: Buffer): void {
     if (this.#over || this.#discarding) return
-    if (!this.#res.write(chunk)) {
+    const res = this.#owner.res
+    if (!res.write(chunk)) {
       controller.pause()
-      this.#res.once('drain', () => controller.resume())
+      res.once('drain', () => controller.resume())
     }
   }
 
@@ -80,8 +87,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.#over) return
     this.#over = true
     if (this.#discarding) return
-    this.#res.end()
-    this.#hooks.completed()
+    this.#owner.res.end()
+    this.#owner.completed(this)
   }
 
   onResponseError (_controller: Controller, err: Error): void {
@@ -92,10 +99,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // MAX_BODY_BYTES), not from the gateway.
     const failure: UpstreamFailure = err instanceof RouterError
       ? { delivery: 'maybe-received', error: err }
-      : classifyUpstreamError(err, this.#pod)
-    const headersSent = this.#res.headersSent
+      : classifyUpstreamError(err, this.pod)
+    const res = this.#owner.res
+    const headersSent = res.headersSent
     // Cut the connection: the client sees an error, never a short body that looks whole.
-    if (headersSent) this.#res.destroy(err)
-    this.#hooks.failed(failure, headersSent)
+    if (headersSent) res.destroy(err)
+    this.#owner.failed(this, failure, headersSent)
   }
 }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { ErrorCode } from '../errors'
 import type { RouterMetrics } from '../metrics'
 import { ALLOWED_METHODS } from './proxy-handler'
-import { requestIdOf } from './upstream-headers'
+import { readRequestHead } from './request-head'
 
 interface ParserError { readonly status: number, readonly code: ErrorCode, readonly message: string }
 
@@ -46,7 +46,7 @@ export function answerClientError (err: Error & { code?: string }, socket: Duple
  */
 export function answerConnect (req: IncomingMessage, socket: Duplex, metrics?: RouterMetrics): void {
   writeRaw(socket, 405, 'method_not_allowed',
-    `CONNECT ${req.url ?? ''} is not served: the router is a reverse proxy, not a forward proxy`, requestIdOf(req), ALLOWED_METHODS)
+    `CONNECT ${req.url ?? ''} is not served: the router is a reverse proxy, not a forward proxy`, readRequestHead(req).requestId, ALLOWED_METHODS)
   metrics?.observe(-1, 405, 0)
 }
 

@@ -21,19 +21,9 @@ const PATH_MARKER = '/guilds/'
  * must agree: a request that names two guilds is a client bug we surface
  * rather than guess at.
  */
-export function guildFromRequestLine (url: string, header: string | string[] | undefined): FoundGuild | undefined {
-  let found: FoundGuild | undefined
-  const consider = (raw: string, source: GuildSource): void => {
-    const problem = guildIdProblem(raw)
-    if (problem !== undefined) throw new InvalidGuildIdError(source, `${JSON.stringify(clip(raw))} ${problem}`)
-    if (found === undefined) found = { id: raw, source }
-    else if (found.id !== raw) throw new ConflictingGuildIdError(found, { id: raw, source })
-  }
-
-  if (header !== undefined) {
-    // Node joins repeated unknown headers with ", ", which then fails the digit check.
-    consider(Array.isArray(header) ? header.join(', ') : header, 'header x-guild-id')
-  }
+export function guildFromRequestLine (url: string, header: string | undefined): FoundGuild | undefined {
+  // Node joins repeated unknown headers with ", ", which then fails the digit check.
+  let found = header === undefined ? undefined : agreeing(undefined, header, 'header x-guild-id')
 
   const queryAt = url.indexOf('?')
   const path = queryAt === -1 ? url : url.slice(0, queryAt)
@@ -44,16 +34,25 @@ export function guildFromRequestLine (url: string, header: string | string[] | u
     const start = at + PATH_MARKER.length
     const end = path.indexOf('/', start)
     const segment = end === -1 ? path.slice(start) : path.slice(start, end)
-    if (segment !== '') consider(segment, 'path /guilds/<id>')
+    if (segment !== '') found = agreeing(found, segment, 'path /guilds/<id>')
     at = end === -1 ? -1 : path.indexOf(PATH_MARKER, end)
   }
 
   // Cheap substring test first: most requests have no query or no guild_id.
   if (queryAt !== -1 && url.includes('guild_id', queryAt)) {
     for (const value of new URLSearchParams(url.slice(queryAt + 1)).getAll('guild_id')) {
-      consider(value, 'query guild_id')
+      found = agreeing(found, value, 'query guild_id')
     }
   }
+  return found
+}
+
+/** `raw` as the guild, if it is a canonical snowflake and agrees with what was found before. */
+function agreeing (found: FoundGuild | undefined, raw: string, source: GuildSource): FoundGuild {
+  const problem = guildIdProblem(raw)
+  if (problem !== undefined) throw new InvalidGuildIdError(source, `${JSON.stringify(clip(raw))} ${problem}`)
+  if (found === undefined) return { id: raw, source }
+  if (found.id !== raw) throw new ConflictingGuildIdError(found, { id: raw, source })
   return found
 }
 

@@ -1,5 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http'
-
 /**
  * Hop-by-hop headers describe one connection, not the message, and must not
  * be forwarded (RFC 9110 §7.6.1), nor may any header the `Connection` header
@@ -31,16 +29,37 @@ export function connectionListed (value: string | string[] | undefined): Readonl
 }
 
 /**
- * Copies `headers` without hop-by-hop fields, for the response going back to
- * the client. Values keep their arrays (set-cookie).
+ * The names a Connection header lists that are not hop-by-hop already, or
+ * undefined when there are none: nearly every message says only `keep-alive`
+ * or `close`, and those need no Set.
  */
-export function endToEndHeaders (headers: Record<string, string | string[] | undefined>): IncomingHttpHeaders {
-  const listed = connectionListed(headers.connection)
-  const out: IncomingHttpHeaders = {}
+export function extraConnectionNames (value: string | string[] | undefined): ReadonlySet<string> | undefined {
+  if (typeof value === 'string' && !value.includes(',')) {
+    const token = value.trim().toLowerCase()
+    if (token === 'close' || token === '' || HOP_BY_HOP.has(token)) return undefined
+  }
+  const listed = connectionListed(value)
+  if (listed === undefined) return undefined
+  for (const name of listed) {
+    if (name !== 'close' && !HOP_BY_HOP.has(name)) return listed
+  }
+  return undefined
+}
+
+/**
+ * `headers` without hop-by-hop fields and without the names in `replaced`
+ * (fields the router sets itself), as a flat [name, value, …] list for
+ * `res.writeHead`, for the response going back to the client. Values keep
+ * their arrays (set-cookie).
+ */
+export function endToEndHeaders (headers: Record<string, string | string[] | undefined>,
+  replaced?: ReadonlySet<string>): Array<string | string[]> {
+  const listed = extraConnectionNames(headers.connection)
+  const out: Array<string | string[]> = []
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (listed !== undefined && listed.has(name))) continue
+    if (HOP_BY_HOP.has(name) || (listed !== undefined && listed.has(name)) || (replaced !== undefined && replaced.has(name))) continue
     const value = headers[name]
-    if (value !== undefined) out[name] = value
+    if (value !== undefined) out.push(name, value)
   }
   return out
 }

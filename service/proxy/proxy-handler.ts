@@ -9,11 +9,12 @@ import { createForwarder, type Body } from './forwarder'
 import type { GatewayPools } from './gateway-pools'
 import { guildFromJsonBody, guildFromRequestLine } from './guild-source'
 import { PodHealth } from './pod-health'
-import { declaredLength, limitBody, mayCarryJsonGuild, readBody } from './request-body'
+import { limitBody, readBody } from './request-body'
+import { mayCarryJsonGuild, readRequestHead, type RequestHead } from './request-head'
 import { originForm } from './request-target'
 import { RetryBudget } from './retry-budget'
 import { sendError } from './send-error'
-import { requestIdOf } from './upstream-headers'
+import { upstreamHeaders } from './upstream-headers'
 
 /** What the router serves, for `Allow` on OPTIONS * and on 405s. */
 export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'
@@ -55,15 +56,18 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
   const numPods = config.numGatewayPods
   const selectPod = opts.selectPod ?? strategy(config.strategy).pick
   const maxBody = config.maxBodyBytes
+  const trustProxyHeaders = config.trustProxyHeaders
   const forward = createForwarder({
     config, pools: opts.pools, health: opts.health ?? healthFor(config), budget: opts.budget ?? budgetFor(config), metrics, logger
   })
 
-  function route (req: IncomingMessage, res: ServerResponse, started: number, requestId: string,
+  function route (req: IncomingMessage, res: ServerResponse, started: number, head: RequestHead,
     guildId: GuildId | undefined, body: Body, target: string): void {
     // Discord's own rule for what belongs to no guild (DMs): shard 0.
     const owner = guildId === undefined ? 0 : selectPod(guildId, numPods)
-    forward({ req, res, started, requestId, guildId, owner, body, target })
+    const requestId = head.requestId
+    const headers = upstreamHeaders(req, head, { guildId, requestId, trustProxyHeaders })
+    forward({ req, res, started, requestId, guildId, owner, body, target, headers })
   }
 
   function reject (res: ServerResponse, err: unknown, started: number, requestId: string): void {
@@ -79,9 +83,9 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
     metrics?.observe(-1, err.status, (performance.now() - started) / 1000)
   }
 
-  function unrouted (req: IncomingMessage, res: ServerResponse, started: number, requestId: string, body: Body, target: string): void {
-    if (config.unrouted === 'pod0') route(req, res, started, requestId, undefined, body, target)
-    else reject(res, new MissingGuildIdError(), started, requestId)
+  function unrouted (req: IncomingMessage, res: ServerResponse, started: number, head: RequestHead, body: Body, target: string): void {
+    if (config.unrouted === 'pod0') route(req, res, started, head, undefined, body, target)
+    else reject(res, new MissingGuildIdError(), started, head.requestId)
   }
 
   /** `OPTIONS *` asks about this server, not a resource (RFC 9110 §9.3.7): answered here. */
@@ -94,38 +98,38 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
 
   return function guildRouterProxy (req, res) {
     const started = performance.now()
-    const requestId = requestIdOf(req)
+    const head = readRequestHead(req)
     let found
     let target
     try {
       target = originForm((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/')
       if (target === '*') {
-        if (req.method === 'OPTIONS') aboutServer(res, started, requestId)
-        else reject(res, new InvalidPathError('* (asterisk-form) is only for OPTIONS'), started, requestId)
+        if (req.method === 'OPTIONS') aboutServer(res, started, head.requestId)
+        else reject(res, new InvalidPathError('* (asterisk-form) is only for OPTIONS'), started, head.requestId)
         return
       }
-      found = guildFromRequestLine(target, req.headers['x-guild-id'])
+      found = guildFromRequestLine(target, head.guildHeader)
     } catch (err) {
-      reject(res, err, started, requestId)
+      reject(res, err, started, head.requestId)
       return
     }
-    const length = declaredLength(req)
+    const length = head.length
     if (typeof length === 'number' && length > maxBody) {
-      reject(res, new PayloadTooLargeError(maxBody), started, requestId)
+      reject(res, new PayloadTooLargeError(maxBody), started, head.requestId)
       return
     }
     // A body parser mounted before us has consumed the stream; only raw bytes can be forwarded as-is.
     const preread = (req as { body?: unknown }).body
     // A JSON body is read whenever it may name a guild, also when another
     // source does: the gateway reads it too, so it must agree.
-    const needsBody = mayCarryJsonGuild(req)
+    const needsBody = mayCarryJsonGuild(head)
     // Small bodies are read first so that a retry can send them again.
     const buffer = Buffer.isBuffer(preread) || needsBody || (typeof length === 'number' && length > 0 && length <= config.retryBufferBytes)
 
     if (!buffer) {
       const streamed: Body = length === 0 ? null : length === 'chunked' ? limitBody(req, maxBody) : req
-      if (found !== undefined) route(req, res, started, requestId, found.id, streamed, target)
-      else unrouted(req, res, started, requestId, streamed, target)
+      if (found !== undefined) route(req, res, started, head, found.id, streamed, target)
+      else unrouted(req, res, started, head, streamed, target)
       return
     }
     const bytes = Buffer.isBuffer(preread) ? Promise.resolve(preread) : readBody(req, maxBody)
@@ -135,8 +139,8 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
         throw new ConflictingGuildIdError(found, { id: fromBody, source: 'body guild_id' })
       }
       const guildId = found?.id ?? fromBody
-      if (guildId === undefined) unrouted(req, res, started, requestId, body, target)
-      else route(req, res, started, requestId, guildId, body, target)
-    }).catch(err => reject(res, err, started, requestId))
+      if (guildId === undefined) unrouted(req, res, started, head, body, target)
+      else route(req, res, started, head, guildId, body, target)
+    }).catch(err => reject(res, err, started, head.requestId))
   }
 }

@@ -2,19 +2,6 @@ import type { IncomingMessage } from 'node:http'
 import { Transform, type Readable } from 'node:stream'
 import { PayloadTooLargeError } from '../errors'
 
-/** The declared body length: a number, 'chunked' for a streamed body, 0 for none. */
-export function declaredLength (req: IncomingMessage): number | 'chunked' {
-  const length = req.headers['content-length']
-  if (length !== undefined) return Number(length) // Node has already rejected malformed values.
-  return req.headers['transfer-encoding'] !== undefined ? 'chunked' : 0
-}
-
-/** Whether a body may carry a JSON `guild_id` worth reading into memory. */
-export function mayCarryJsonGuild (req: IncomingMessage): boolean {
-  const type = req.headers['content-type']
-  return type !== undefined && type.includes('json') && declaredLength(req) !== 0
-}
-
 /**
  * Reads the whole body, failing with PayloadTooLargeError as soon as it passes
  * `limit`. Used only when the guild id must come from the body.

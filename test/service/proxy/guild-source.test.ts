@@ -25,7 +25,7 @@ describe('guildFromRequestLine', () => {
 
   it.each([
     ['/x', '0123', 'invalid_guild_id', /header x-guild-id "0123" has a leading zero/],
-    ['/x', ['1', '2'], 'invalid_guild_id', /header x-guild-id/],
+    ['/x', '1, 2', 'invalid_guild_id', /header x-guild-id/],
     ['/guilds/abc/members', undefined, 'invalid_guild_id', /path \/guilds\/<id> "abc"/],
     ['/x?guild_id=', undefined, 'invalid_guild_id', /query guild_id "" is empty/],
     ['/guilds/1', '2', 'conflicting_guild_id', /1 from header x-guild-id|2 from header x-guild-id/],

@@ -1,0 +1,262 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { GatewayTimeoutError, GatewayUnavailableError, type RouterError } from '../errors'
+import { CLIENT_CLOSED, RESPONSE_CUT } from '../metrics'
+import type { GuildId } from '../routing/guild-id'
+import { Attempt, type AttemptOwner } from './attempt'
+import type { DeadlineEntry } from './deadline-queue'
+import type { Body, ForwarderDeps } from './forwarder'
+import { decideRetry, parseRetryAfter } from './retry-policy'
+import { sendError } from './send-error'
+import type { Delivery } from './upstream-failure'
+
+export interface ForwardRequest {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly started: number
+  readonly requestId: string
+  readonly guildId: GuildId | undefined
+  /** The owner pod, from the strategy alone. */
+  readonly owner: number
+  readonly body: Body
+  /** The origin-form target (path and query) the gateway receives. */
+  readonly target: string
+  /** The header list the gateway receives (upstream-headers.ts). */
+  readonly headers: string[]
+}
+
+interface Failure { readonly delivery: Delivery, readonly error: RouterError }
+
+const RETRYABLE_STATUS = new Set([502, 503, 504])
+
+/**
+ * One client request from its arrival to its answer: every attempt, the
+ * retries between them and the deadline over all of them. The state lives
+ * on the instance and the steps are methods, so a request costs one object
+ * here and one Attempt per try, not a closure per step.
+ *
+ * What is retried, and why it is safe, is the Forwarder's contract
+ * (forwarder.ts); this class carries it out.
+ */
+export class Exchange implements AttemptOwner, DeadlineEntry {
+  deadlineAt = 0
+  deadlinePrev: DeadlineEntry | undefined = undefined
+  deadlineNext: DeadlineEntry | undefined = undefined
+
+  readonly res: ServerResponse
+  readonly requestId: string
+  readonly #deps: ForwarderDeps
+  readonly #request: ForwardRequest
+  readonly #method: string
+  readonly #replayable: boolean
+  #attempts = 0
+  #candidate = 0 // index into owner, owner+1, … when failing over
+  #current: Attempt | undefined = undefined
+  #currentPod: number
+  #lastFailure: Failure | undefined = undefined
+  #retryTimer: NodeJS.Timeout | undefined = undefined
+  #holdingRetrySlot = false
+  #done = false
+
+  constructor (deps: ForwarderDeps, request: ForwardRequest) {
+    this.#deps = deps
+    this.#request = request
+    this.res = request.res
+    this.requestId = request.requestId
+    this.#method = request.req.method ?? 'GET'
+    this.#replayable = request.body === null || Buffer.isBuffer(request.body)
+    this.#currentPod = request.owner
+  }
+
+  start (): void {
+    this.#deps.budget.requestStarted()
+    this.#deps.deadlines.add(this)
+    // Also fires after a normal finish, when #done already holds.
+    this.res.on('close', () => this.#clientClosed())
+    this.#send()
+  }
+
+  /** Attempt hook: response headers arrived. */
+  response (attempt: Attempt, status: number, headers: Record<string, string | string[] | undefined>): 'stream' | 'discard' {
+    if (this.#done || attempt !== this.#current) return 'discard'
+    const pod = attempt.pod
+    this.#deps.health.succeeded(pod)
+    this.#releaseRetrySlot()
+    if (RETRYABLE_STATUS.has(status)) {
+      const retryAfterMs = status === 503 ? parseRetryAfter(headers['retry-after']) : undefined
+      const failure: Failure = { delivery: 'maybe-received', error: new GatewayUnavailableError(pod, `answered ${status}`) }
+      if (this.#tryRetry(pod, failure, retryAfterMs, `gateway answered ${status}`)) return 'discard'
+    }
+    // The deadline covers waiting for an answer; a body in flight has the body timeout.
+    this.#deps.deadlines.remove(this)
+    return 'stream'
+  }
+
+  /** Attempt hook: no usable response. */
+  failed (attempt: Attempt, failure: Failure, headersSent: boolean): void {
+    if (this.#done || attempt !== this.#current) return
+    const pod = attempt.pod
+    this.#deps.health.failed(pod, failure.delivery)
+    this.#releaseRetrySlot()
+    this.#deps.metrics?.upstreamError(pod, failure.error.code)
+    this.#lastFailure = failure
+    if (headersSent) {
+      this.#decision('cut', pod, failure, 'failed mid-response; client connection closed')
+      this.#finish(RESPONSE_CUT, pod)
+      return
+    }
+    if (this.#tryRetry(pod, failure, undefined, failure.error.message)) return
+    this.#finishWithError(failure.error, pod, failure.delivery === 'never-sent' ? this.#retryAfterFor(pod) : undefined)
+  }
+
+  /** Attempt hook: the response has been streamed whole. */
+  completed (attempt: Attempt): void {
+    this.#finish(this.res.statusCode, attempt.pod)
+  }
+
+  /** Deadline queue hook: no answer in time. */
+  expire (): void {
+    if (this.#done) return
+    const pod = this.#currentPod
+    // The truth at the deadline: still waiting on a pod that took the request → 504;
+    // only unreachable pods so far → 503.
+    const waitingOnPod = this.#retryTimer === undefined
+    const error = waitingOnPod || this.#lastFailure === undefined || this.#lastFailure.delivery !== 'never-sent'
+      ? new GatewayTimeoutError(pod, 'no response before the request deadline')
+      : new GatewayUnavailableError(pod, 'unreachable until the request deadline')
+    this.#current?.abort(error)
+    if (waitingOnPod) this.#deps.health.failed(pod, 'maybe-received')
+    this.#deps.metrics?.upstreamError(pod, error.code)
+    this.#decision('give-up', pod, { delivery: waitingOnPod ? 'maybe-received' : 'never-sent', error }, 'request deadline reached')
+    this.#finishWithError(error, pod, error.status === 503 ? this.#retryAfterFor(pod) : undefined)
+  }
+
+  #send (): void {
+    this.#retryTimer = undefined
+    if (this.#done) return
+    const { config, health, pools, metrics } = this.#deps
+    const { owner } = this.#request
+    const numPods = config.numGatewayPods
+    let pod = (owner + this.#candidate) % numPods
+    let admission = health.admit(pod)
+    // Fail over past ejected pods without spending attempts, when allowed.
+    while (admission.kind === 'reject' && config.failover === 'next' && this.#candidate + 1 < numPods) {
+      this.#candidate++
+      pod = (owner + this.#candidate) % numPods
+      admission = health.admit(pod)
+    }
+    if (admission.kind === 'reject') {
+      const error = new GatewayUnavailableError(pod, `ejected after repeated connection failures; retry in ${Math.ceil(admission.retryAfterMs / 1000)} s`)
+      this.#decision('fail-fast', pod, { delivery: 'never-sent', error }, `ejected for ${admission.retryAfterMs} ms more`)
+      this.#finishWithError(error, pod, admission.retryAfterMs)
+      return
+    }
+    this.#attempts++
+    this.#currentPod = pod
+    let headers = this.#request.headers
+    if (pod !== owner) {
+      metrics?.failover(owner)
+      headers = [...headers, 'x-gateway-failover', String(owner)]
+    }
+    const attempt = new Attempt(this, pod)
+    this.#current = attempt
+    // A Buffer can be sent again; a stream only once, and retries check for that.
+    pools.pool(pod).dispatch({ path: this.#request.target, method: this.#method, headers, body: this.#request.body }, attempt)
+  }
+
+  #clientClosed (): void {
+    if (this.#done) return
+    // The client hung up: stop the gateway's work on its behalf too.
+    this.#current?.abort(new Error('client closed the connection'))
+    this.#finish(CLIENT_CLOSED, this.#currentPod)
+  }
+
+  /** Schedules another attempt if the policy, the deadline and the budget allow. */
+  #tryRetry (pod: number, failure: Failure, retryAfterMs: number | undefined, what: string): boolean {
+    const { config, budget, metrics, retrySettings } = this.#deps
+    const verdict = decideRetry({
+      method: this.#method,
+      bodyReplayable: this.#replayable,
+      attempts: this.#attempts,
+      remainingMs: this.deadlineAt - performance.now(),
+      delivery: failure.delivery,
+      retryAfterMs
+    }, retrySettings)
+    if (!verdict.retry) {
+      this.#decision('give-up', pod, failure, `${what}: ${verdict.reason}`)
+      return false
+    }
+    if (!budget.tryAcquire()) {
+      metrics?.budgetExhausted()
+      this.#decision('give-up', pod, failure, `${what}: retry budget exhausted`)
+      return false
+    }
+    this.#holdingRetrySlot = true
+    // Failing over only makes sense when the owner could not be reached or is refusing.
+    if (config.failover === 'next' && this.#candidate + 1 < config.numGatewayPods) this.#candidate++
+    metrics?.retry(pod, retryAfterMs === undefined ? failure.delivery : 'retry-after')
+    this.#decision('retry', pod, failure, what, verdict.delayMs)
+    this.#retryTimer = setTimeout(() => this.#send(), verdict.delayMs)
+    return true
+  }
+
+  #retryAfterFor (pod: number): number {
+    const { ejectedUntil } = this.#deps.health.status(pod)
+    return Math.max(1000, ejectedUntil - Date.now())
+  }
+
+  #finishWithError (error: RouterError, pod: number, retryAfterMs?: number): void {
+    if (this.#done) return
+    sendError(this.res, error, { pod, requestId: this.requestId, retryAfterMs })
+    this.#finish(error.status, pod)
+  }
+
+  #finish (status: number, pod: number): void {
+    if (this.#done) return
+    this.#done = true
+    const { deadlines, budget, metrics, logger } = this.#deps
+    deadlines.remove(this)
+    clearTimeout(this.#retryTimer)
+    this.#releaseRetrySlot()
+    budget.requestEnded()
+    const seconds = (performance.now() - this.#request.started) / 1000
+    metrics?.observe(pod, status, seconds)
+    // The access log is debug-level: at 10k req/s a line per request is the
+    // dominant cost. Failure decisions are logged at warn.
+    if (logger?.isLevelEnabled('debug') === true) {
+      logger.debug({
+        requestId: this.requestId,
+        guildId: this.#request.guildId,
+        method: this.#method,
+        owner: this.#request.owner,
+        pod,
+        status,
+        durationMs: Math.round(seconds * 1e4) / 10,
+        attempts: this.#attempts,
+        failureClass: this.#lastFailure?.delivery,
+        code: this.#lastFailure?.error.code
+      }, 'request')
+    }
+  }
+
+  #releaseRetrySlot (): void {
+    if (!this.#holdingRetrySlot) return
+    this.#holdingRetrySlot = false
+    this.#deps.budget.release()
+  }
+
+  #decision (what: string, pod: number, failure: Failure, reason: string, delayMs?: number): void {
+    this.#deps.logger?.warn({
+      requestId: this.requestId,
+      guildId: this.#request.guildId,
+      method: this.#method,
+      owner: this.#request.owner,
+      pod,
+      attempt: this.#attempts,
+      decision: what,
+      delivery: failure.delivery,
+      code: failure.error.code,
+      reason,
+      delayMs
+    }, `${what}: ${failure.error.message}`)
+  }
+}
