@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { guildDigest } from '../service/routing/digest'
+import { digestHead32, digestHead64 } from '../service/routing/digest'
 import { jump } from '../service/routing/strategies'
 import { ensureTools, machine, ROOT } from './bench-tools'
 import { lines, renderSvg } from './chart'
@@ -52,8 +52,7 @@ function randomSnowflakes (count: number): string[] {
 
 /** Owners under every pod count 1…max+1 for one key, in one pass per strategy. */
 function ownersByCount (id: string, max: number, out: Record<typeof STRATEGIES[number], Int32Array>): void {
-  const digest = guildDigest(id)
-  const u32 = digest.readUInt32BE(0)
+  const u32 = digestHead32(id)
   const shard = Number(BigInt(id) >> 22n) // below 2^42: exact as a double
   for (let n = 1; n <= max + 1; n++) {
     out['md5-mod'][n] = u32 % n
@@ -61,7 +60,7 @@ function ownersByCount (id: string, max: number, out: Record<typeof STRATEGIES[n
   }
   // Jump hash's bucket for N is the last bucket its walk visits below N, so
   // one walk serves every N (the same steps as jumpHash, recorded).
-  let key = digest.readBigUInt64BE(0)
+  let key = digestHead64(id)
   let bucket = 0
   let next = 0
   for (let n = 1; n <= max + 1; n++) {

@@ -1,4 +1,4 @@
-import { guildDigest } from './digest'
+import { digestHead32, digestHead64 } from './digest'
 import type { GuildId } from './guild-id'
 import type { StrategyName } from './strategy-names'
 
@@ -17,7 +17,7 @@ export { isStrategyName, STRATEGY_NAMES, type StrategyName } from './strategy-na
 
 /** The original design: first 4 digest bytes, big-endian, modulo N. */
 export function md5Mod (guildId: GuildId, numPods: number): number {
-  return guildDigest(guildId).readUInt32BE(0) % numPods
+  return digestHead32(guildId) % numPods
 }
 
 const JUMP_MULTIPLIER = 2862933555777941757n
@@ -47,7 +47,7 @@ export function jumpHash (key: bigint, numBuckets: number): number {
 
 /** Jump hash keyed by the first 8 digest bytes, big-endian. */
 export function jump (guildId: GuildId, numPods: number): number {
-  return jumpHash(guildDigest(guildId).readBigUInt64BE(0), numPods)
+  return jumpHash(digestHead64(guildId), numPods)
 }
 
 /**
