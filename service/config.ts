@@ -46,6 +46,8 @@ export interface RouterConfig {
   readonly healthCheckTimeoutMs: number
   readonly drainDelayMs: number
   readonly shutdownTimeoutMs: number
+  /** Requests the router sends its own code on loopback before it listens; 0: none. */
+  readonly warmUpRequests: number
   readonly logLevel: LogLevel
 }
 
@@ -103,6 +105,7 @@ export function parseConfig (env: Env): RouterConfig {
     // after SIGTERM, so the router keeps serving them.
     drainDelayMs: integer(env, 'DRAIN_DELAY_MS', { min: 0, fallback: 5_000 }),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', { min: 0, fallback: 10_000 }),
+    warmUpRequests: integer(env, 'WARM_UP_REQUESTS', { min: 0, max: 1_000_000, fallback: 5_000 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info')
   }
   if (config.retryBaseMs > config.retryMaxBackoffMs) {

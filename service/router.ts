@@ -5,6 +5,8 @@ import { createAdminApp } from './admin/admin-app'
 import type { RouterConfig } from './config'
 import { createLogger, type Logger } from './logger'
 import { createMetrics, type RouterMetrics } from './metrics'
+import { createProxyServer } from './proxy-server'
+import { warmUp } from './warm-up'
 import { startActiveHealthChecks } from './proxy/active-health'
 import { GatewayPools } from './proxy/gateway-pools'
 import type { PodHealth } from './proxy/pod-health'
@@ -14,8 +16,6 @@ import type { RetryBudget } from './proxy/retry-budget'
 
 /** How long a just-accepted connection gets to deliver its request once the listener stops. */
 const IDLE_GRACE_MS = 1_000
-/** Longest wait between Node's checks of header and request timeouts (its default is 30 s). */
-const MAX_TIMEOUT_CHECK_MS = 1_000
 
 export interface RunningRouter {
   readonly port: number
@@ -33,6 +33,11 @@ export interface RunningRouter {
  * admin endpoints on an Express app on their own port.
  */
 export async function startRouter (config: RouterConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningRouter> {
+  if (config.warmUpRequests > 0) {
+    // Before either port opens: the readiness probe fails until the hot path is compiled.
+    const warm = await warmUp(config, config.warmUpRequests)
+    logger.info({ requests: warm.requests, failed: warm.failed, ms: Math.round(warm.ms) }, 'warmed up')
+  }
   const metrics = createMetrics(config.numGatewayPods)
   const pools = new GatewayPools(config)
   const health = healthFor(config)
@@ -46,18 +51,7 @@ export async function startRouter (config: RouterConfig, logger: Logger = create
   const proxy: ProxyHandler = createProxyHandler({ config, pools, health, budget, metrics, logger })
   let draining = false
 
-  const server = createServer({
-    headersTimeout: config.clientHeadersTimeoutMs,
-    requestTimeout: config.clientRequestTimeoutMs,
-    keepAliveTimeout: config.clientKeepAliveTimeoutMs,
-    // Node enforces both timeouts only when it sweeps its connections, so a
-    // stalled client is cut within a tenth of its timeout (at most 1 s) late.
-    connectionsCheckingInterval: timeoutCheckInterval(config),
-    // A request with neither Content-Length nor Transfer-Encoding has no body
-    // (RFC 9112 §6.3); Node then skips the stream's data/end/close life cycle
-    // for it. The proxy never reads such a request's stream: it forwards no body.
-    optimizeEmptyRequests: true
-  }, (req, res) => {
+  const server = createProxyServer(config, (req, res) => {
     // While draining, every response closes its connection, so that when the
     // listener stops no idle keep-alive socket is left for a client to race a
     // request onto.
@@ -121,10 +115,6 @@ function watchHealth (health: PodHealth, metrics: RouterMetrics, logger: Logger)
     logger[level]({ pod, state: status.state, ejections: status.ejections, ejectedUntil: status.ejectedUntil || undefined },
       `gateway pod ${pod} is ${status.state}: ${why}`)
   })
-}
-
-export function timeoutCheckInterval (config: Pick<RouterConfig, 'clientHeadersTimeoutMs'>): number {
-  return Math.max(1, Math.min(MAX_TIMEOUT_CHECK_MS, Math.floor(config.clientHeadersTimeoutMs / 10)))
 }
 
 function listen (server: Server, port: number, host: string): Promise<void> {

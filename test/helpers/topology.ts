@@ -37,8 +37,13 @@ export async function startGateways (cleanup: Cleanup, n: number, strategy?: str
 
 export interface RouterProcess { readonly base: string, readonly admin: string, readonly proc: NodeProcess }
 
+/**
+ * A router process on loopback ports. Without the start-up warm-up unless
+ * `env` asks for it: suites start dozens of routers, and warm-up.e2e.test.ts
+ * tests the warm-up itself.
+ */
 export async function startRouterProcess (cleanup: Cleanup, env: Record<string, string>): Promise<RouterProcess> {
-  const proc = startNode('main.js', { HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', DRAIN_DELAY_MS: '0', ...env })
+  const proc = startNode('main.js', { HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', DRAIN_DELAY_MS: '0', WARM_UP_REQUESTS: '0', ...env })
   cleanup.add(() => proc.stop('SIGKILL'))
   const { port, adminPort } = await proc.listening
   return { base: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}`, proc }

@@ -47,7 +47,8 @@ describe('parseConfig', () => {
     [{ NUM_GATEWAY_PODS: '1', UNROUTED: 'drop' }, 'UNROUTED', /one of reject, pod0/],
     [{ NUM_GATEWAY_PODS: '1', MAX_BODY_BYTES: '-1' }, 'MAX_BODY_BYTES', /integer ≥ 0/],
     [{ NUM_GATEWAY_PODS: '1', TRUST_PROXY_HEADERS: 'yes' }, 'TRUST_PROXY_HEADERS', /true or false/],
-    [{ NUM_GATEWAY_PODS: '1', LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of fatal/]
+    [{ NUM_GATEWAY_PODS: '1', LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of fatal/],
+    [{ NUM_GATEWAY_PODS: '1', WARM_UP_REQUESTS: 'lots' }, 'WARM_UP_REQUESTS', /integer from 0 to 1000000 \(got "lots"\)/]
   ])('rejects %j naming %s', (env, variable, message) => {
     let thrown: unknown
     try { parseConfig(env) } catch (err) { thrown = err }
