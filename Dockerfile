@@ -18,6 +18,10 @@ RUN npx tsc -p tsconfig.service.json \
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
+# Two malloc arenas instead of glibc's 8 per core: the event loop allocates on
+# one thread, and the extra arenas only held freed memory (peak RSS at full
+# load 130-154 MiB without, 120-123 MiB with; README: Memory).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
@@ -27,4 +31,9 @@ COPY --chown=root:root bin ./bin
 # Numeric, so the kubelet can verify runAsNonRoot without reading /etc/passwd.
 USER 1000:1000
 EXPOSE 8080 9090
-CMD ["node", "dist/service/main.js"]
+# Semi-spaces of at most 8 MiB: Node's default lets the young generation grow
+# to 32 MiB and beyond under load, which raised peak RSS by 70-90 MiB for no
+# throughput; smaller ones promote in-flight requests to the old generation
+# and cost throughput (README: Memory). The old generation's cap depends on
+# the pod's memory limit, so the Deployment sets it in NODE_OPTIONS.
+CMD ["node", "--max-semi-space-size=8", "dist/service/main.js"]

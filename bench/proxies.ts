@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
-import { childPids, cpuSeconds, freePort, peakRssMiB, pin, rssMiB, startProcess, stopProcess, waitForPort } from './bench-tools'
+import { childPids, cpuSeconds, freePort, peakRssMiB, pin, ROOT, rssMiB, startProcess, stopProcess, waitForPort } from './bench-tools'
+import { routerRuntime } from './image-runtime'
 
 /**
  * The contenders, each started on its own loopback port with its own config
@@ -92,9 +93,13 @@ ${upstreams.map((p, n) => `  server g${n} 127.0.0.1:${p}`).join('\n')}
   return running('HAProxy', port, child, () => [child.pid as number])
 }
 
-/** `entry` is relative to dist/service: the standalone router, or the Express-mounted variant. */
+/**
+ * `entry` is relative to dist/service: the standalone router, or the
+ * Express-mounted variant. Started as its pod starts it (image-runtime.ts).
+ */
 export async function startRouter (upstreams: number[], core: string, entry = 'main.js'): Promise<Running> {
-  return startNodeProxy('guild-router', join(__dirname, '..', 'service', entry), upstreams, core)
+  const { flags, env } = routerRuntime(ROOT)
+  return startNodeProxy('guild-router', join(__dirname, '..', 'service', entry), upstreams, core, flags, env)
 }
 
 /**
@@ -112,10 +117,15 @@ export async function startPeer (peer: typeof PEERS[number], upstreams: number[]
 }
 
 /** A Node process on its own port, told the gateways the way the router is told them. */
-async function startNodeProxy (name: string, script: string, upstreams: number[], core: string): Promise<Running> {
+async function startNodeProxy (name: string, script: string, upstreams: number[], core: string,
+  flags: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<Running> {
   const port = await freePort()
-  const child = startProcess(process.execPath, [script], {
+  // A profiler's options (bench:profile) join the runtime's rather than replace them.
+  const nodeOptions = [process.env.NODE_OPTIONS, env.NODE_OPTIONS].filter(o => o !== undefined && o !== '').join(' ')
+  const child = startProcess(process.execPath, [...flags, script], {
     ...process.env,
+    ...env,
+    NODE_OPTIONS: nodeOptions,
     NUM_GATEWAY_PODS: String(upstreams.length),
     GATEWAY_URLS: upstreams.map(p => `http://127.0.0.1:${p}`).join(','),
     HOST: '127.0.0.1',

@@ -1,6 +1,7 @@
 import type * as k8s from '@pulumi/kubernetes'
 import type * as pulumi from '@pulumi/pulumi'
 import type { Labels } from './labels'
+import { routerNodeOptions } from './memory'
 import { restrictedContainerSecurity, restrictedPodSecurity } from './security'
 import type { Resources } from './stack-config'
 
@@ -70,8 +71,14 @@ export function routerDeploymentSpec (selector: Labels, labels: Labels, gateways
             // no longer send new connections, so the router need not wait again.
             { name: 'DRAIN_DELAY_MS', value: '0' },
             { name: 'SHUTDOWN_TIMEOUT_MS', value: String(args.shutdownTimeoutSeconds * 1000) },
-            { name: 'LOG_LEVEL', value: args.logLevel }
+            { name: 'LOG_LEVEL', value: args.logLevel },
+            // The heap cap follows the pod's memory limit (memory.ts); the
+            // image's CMD holds the flags that do not depend on it.
+            { name: 'NODE_OPTIONS', value: routerNodeOptions(args.resources.memoryLimit) }
           ],
+          // The router warms its code up before it opens a port (about 1 s on
+          // a free core, longer on a busy node); liveness waits for this.
+          startupProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 1, failureThreshold: 60, timeoutSeconds: 2 },
           readinessProbe: { httpGet: { path: '/readyz', port: 'admin' }, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
           livenessProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
           ...(args.drainSeconds > 0 ? { lifecycle: { preStop: { sleep: { seconds: args.drainSeconds } } } } : {}),

@@ -4,6 +4,8 @@
  * the key. Defaults live in Pulumi.yaml only (the CLI merges them); this file
  * holds the rules, not a second copy of the defaults.
  */
+import { quantityMiB, ROUTER_MIN_MEMORY_LIMIT_MIB, ROUTER_OUTSIDE_OLD_SPACE_MIB } from './memory'
+
 export const PROJECT = 'guild-router'
 
 export const ROUTING_STRATEGIES = ['md5-mod', 'jump', 'discord-shard'] as const
@@ -121,6 +123,15 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
   if (config.router.minReplicas > config.router.maxReplicas) {
     throw new StackConfigError('routerMinReplicas',
       `(${config.router.minReplicas}) must not exceed ${PROJECT}:routerMaxReplicas (${config.router.maxReplicas})`)
+  }
+  for (const [key, resources] of [['gateway', config.gateway.resources], ['router', config.router.resources]] as const) {
+    if (quantityMiB(resources.memoryRequest) > quantityMiB(resources.memoryLimit)) {
+      throw new StackConfigError(`${key}MemoryRequest`, `(${resources.memoryRequest}) must not exceed ${PROJECT}:${key}MemoryLimit (${resources.memoryLimit})`)
+    }
+  }
+  if (quantityMiB(config.router.resources.memoryLimit) < ROUTER_MIN_MEMORY_LIMIT_MIB) {
+    throw new StackConfigError('routerMemoryLimit',
+      `must be at least ${ROUTER_MIN_MEMORY_LIMIT_MIB}Mi: about ${ROUTER_OUTSIDE_OLD_SPACE_MIB} MiB of the router is resident outside its heap, and the heap needs room (got ${config.router.resources.memoryLimit})`)
   }
   if (config.router.port === config.router.adminPort) {
     throw new StackConfigError('routerAdminPort', `must differ from ${PROJECT}:routerPort (both ${config.router.port})`)

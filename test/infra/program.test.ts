@@ -144,6 +144,17 @@ describe('wiring', () => {
     expect(pod.containers[0].livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'admin' })
   })
 
+  it('the router\'s heap cap follows its memory limit, and liveness waits out the start-up warm-up', async () => {
+    for (const [limit, oldSpace] of [['192Mi', 92], ['1Gi', 924], ['0.25Gi', 156]] as const) {
+      const run = await runProgram(stackConfig('staging', { routerMemoryLimit: limit }))
+      expect(env(run, 'NODE_OPTIONS')).toBe(`--max-old-space-size=${oldSpace}`)
+      expect(run.one(T.deploy).inputs.spec.template.spec.containers[0].resources.limits.memory).toBe(limit)
+    }
+    const pod = (await runProgram(stackConfig())).one(T.deploy).inputs.spec.template.spec
+    expect(pod.containers[0].startupProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'admin' } })
+    expect(pod.containers[0].startupProbe.periodSeconds * pod.containers[0].startupProbe.failureThreshold).toBeGreaterThanOrEqual(30)
+  })
+
   it('gateways get their ordinal from the pod-index label and keep data on a volume per pod', async () => {
     const run = await runProgram(stackConfig('staging', { gatewayStorageClass: 'fast-ssd' }))
     const sts = run.one(T.sts).inputs.spec
@@ -228,7 +239,10 @@ describe('bad configuration fails before anything is created, naming the key', (
     [{ routerImage: '' }, 'guild-router:routerImage is required'],
     [{ routerAdminPort: '8080' }, 'guild-router:routerAdminPort must differ from guild-router:routerPort (both 8080)'],
     [{ createNamespace: 'yes' }, 'guild-router:createNamespace must be true or false (got "yes")'],
-    [{ imagePullPolicy: 'never' }, 'guild-router:imagePullPolicy must be one of Always, IfNotPresent, Never (got "never")']
+    [{ imagePullPolicy: 'never' }, 'guild-router:imagePullPolicy must be one of Always, IfNotPresent, Never (got "never")'],
+    [{ routerMemoryRequest: '256Mi', routerMemoryLimit: '192Mi' }, 'guild-router:routerMemoryRequest (256Mi) must not exceed guild-router:routerMemoryLimit (192Mi)'],
+    [{ gatewayMemoryRequest: '2Gi', gatewayMemoryLimit: '1Gi' }, 'guild-router:gatewayMemoryRequest (2Gi) must not exceed guild-router:gatewayMemoryLimit (1Gi)'],
+    [{ routerMemoryRequest: '64Mi', routerMemoryLimit: '128Mi' }, 'guild-router:routerMemoryLimit must be at least 160Mi: about 100 MiB of the router is resident outside its heap, and the heap needs room (got 128Mi)']
   ])('%j', async (overrides, message) => {
     await expect(runProgram(stackConfig('staging', overrides))).rejects.toThrow(message)
   })
