@@ -12,6 +12,10 @@ export const ROOT = join(__dirname, '..', '..')
 
 /** Installs Debian's nginx, HAProxy and wrk when missing (root only), never starting their services. */
 export function ensureTools (): void {
+  // Debian puts nginx and HAProxy in /usr/sbin, which a non-login PATH may lack.
+  const path = (process.env.PATH ?? '').split(':')
+  for (const dir of ['/usr/sbin', '/sbin']) if (!path.includes(dir)) path.push(dir)
+  process.env.PATH = path.join(':')
   const missing = [['nginx', 'nginx-light'], ['haproxy', 'haproxy'], ['wrk', 'wrk']]
     .filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin as string}`]).status !== 0).map(([, pkg]) => pkg as string)
   if (missing.length === 0) return

@@ -62,7 +62,7 @@ export function categoryOf ({ functionName, url }: CallFrame): string {
     if (mod === 'net' || mod === 'internal/stream_base_commons') return 'Node: sockets'
     if (mod === 'timers' || mod.startsWith('internal/timers') || mod.startsWith('internal/process/task_queues')) return 'Node: timers and ticks'
     if (mod === 'events') return 'Node: events'
-    if (mod.startsWith('internal/crypto/')) return 'Node: crypto (md5)'
+    if (mod.startsWith('internal/crypto/')) return 'Node: crypto (md5; request ids)'
     if (mod.startsWith('internal/modules/') || mod.startsWith('internal/bootstrap/')) return 'Node: module loading'
     return 'Node: other'
   }
