@@ -7,7 +7,7 @@ import type { DeadlineEntry } from './deadline-queue'
 import type { Body, ForwarderDeps } from './forwarder'
 import { decideRetry, parseRetryAfter } from './retry-policy'
 import { sendError } from './send-error'
-import type { Delivery } from './upstream-failure'
+import type { UpstreamFailure } from './upstream-failure'
 
 export interface ForwardRequest {
   readonly req: IncomingMessage
@@ -24,7 +24,7 @@ export interface ForwardRequest {
   readonly headers: string[]
 }
 
-interface Failure { readonly delivery: Delivery, readonly error: RouterError }
+type Failure = UpstreamFailure
 
 const RETRYABLE_STATUS = new Set([502, 503, 504])
 
