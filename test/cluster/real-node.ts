@@ -1,6 +1,6 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Agent, request } from 'undici'
@@ -278,10 +278,7 @@ export async function cleanUp (): Promise<void> {
   for (const m of mounts) {
     try { execFileSync('umount', ['-l', m], { stdio: 'ignore' }) } catch { /* already gone */ }
   }
-  for (const f of existsSync('/run/netns') ? readdirSync('/run/netns').filter(n => n.startsWith('cni-')) : []) rmSync(join('/run/netns', f), { force: true })
-  if (!state.netnsMounted && isMountPoint('/run/netns') && readdirSync('/run/netns').length === 0) {
-    try { execFileSync('umount', ['/run/netns'], { stdio: 'ignore' }) } catch { /* busy */ }
-  }
+  removeNetworkNamespaces(state.netnsMounted)
   // The bridge plugin names its network in each rule's comment.
   removeAddedChains(state.chains, ['KUBE-', 'CNI-'], [state.podCidr, `name: \\"${CNI_NETWORK}\\"`])
   try { execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' }) } catch { /* not there */ }
@@ -327,6 +324,44 @@ function walk (dir: string): string[] {
   const out = [dir]
   for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...walk(join(dir, e.name)))
   return out
+}
+
+/**
+ * Unmounts and deletes the pods' network namespaces under /run/netns.
+ * podman binds /run/netns over itself the first time it needs it. If a
+ * killed run left namespaces mounted and the image tier ran podman before
+ * this clean-up, the bind hides their mounts: the files refuse to go with
+ * EBUSY while `umount` says "not mounted". Lifting the bind shows them
+ * again; it is put back if it was there before the run.
+ */
+function removeNetworkNamespaces (netnsMountedBefore: boolean): void {
+  const dir = '/run/netns'
+  let lifted = false
+  for (let pass = 0; pass < 3 && existsSync(dir); pass++) {
+    const busy: string[] = []
+    for (const name of readdirSync(dir).filter(n => n.startsWith('cni-'))) {
+      const path = join(dir, name)
+      if (isMountPoint(path)) {
+        try { execFileSync('umount', ['-l', path], { stdio: 'ignore' }) } catch { /* hidden below a bind */ }
+      }
+      try { unlinkSync(path) } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'EBUSY') busy.push(name)
+        else if (code !== 'ENOENT') throw err
+      }
+    }
+    if (busy.length === 0) break
+    if (!isMountPoint(dir)) throw new Error(`network namespaces still mounted under ${dir}: ${busy.join(', ')}`)
+    execFileSync('umount', ['-l', dir], { stdio: 'ignore' })
+    lifted = true
+  }
+  if (!existsSync(dir)) return
+  if (lifted && netnsMountedBefore && !isMountPoint(dir)) {
+    execFileSync('mount', ['--make-shared', '--bind', dir, dir], { stdio: 'ignore' })
+  }
+  if (!netnsMountedBefore && isMountPoint(dir) && readdirSync(dir).length === 0) {
+    try { execFileSync('umount', [dir], { stdio: 'ignore' }) } catch { /* busy */ }
+  }
 }
 
 function isMountPoint (path: string): boolean {
