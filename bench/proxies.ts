@@ -95,11 +95,15 @@ ${upstreams.map((p, n) => `  server g${n} 127.0.0.1:${p}`).join('\n')}
 
 /**
  * `entry` is relative to dist/service: the standalone router, or the
- * Express-mounted variant. Started as its pod starts it (image-runtime.ts).
+ * Express-mounted variant. Started as its pod starts it (image-runtime.ts),
+ * or with `runtime: 'node-defaults'` as a bare `node main.js`, to measure
+ * what the image's memory flags trade.
  */
-export async function startRouter (upstreams: number[], core: string, entry = 'main.js'): Promise<Running> {
+export async function startRouter (upstreams: number[], core: string, entry = 'main.js', runtime: 'image' | 'node-defaults' = 'image'): Promise<Running> {
+  const script = join(__dirname, '..', 'service', entry)
+  if (runtime === 'node-defaults') return startNodeProxy('guild-router, Node defaults', script, upstreams, core)
   const { flags, env } = routerRuntime(ROOT)
-  return startNodeProxy('guild-router', join(__dirname, '..', 'service', entry), upstreams, core, flags, env)
+  return startNodeProxy('guild-router', script, upstreams, core, flags, env)
 }
 
 /**
@@ -134,7 +138,13 @@ async function startNodeProxy (name: string, script: string, upstreams: number[]
     LOG_LEVEL: 'warn',
     DRAIN_DELAY_MS: '0'
   })
-  await waitForPort(port)
+  // The router warms up before it listens: about a second on a quiet core, many on a busy one.
+  try {
+    await waitForPort(port, 60_000)
+  } catch (err) {
+    await stopProcess(child) // a proxy that never listened must not outlive the bench
+    throw err
+  }
   pinAll(child, core)
   return running(name, port, child, () => [child.pid as number])
 }
