@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startGatewayOwnership, type GatewayOwnership } from '../ownership/gateway-ownership'
 import { dnsPeers, filePeers, type PeerDirectory } from '../ownership/peers'
@@ -48,6 +49,33 @@ server.listen(port, env.HOST ?? '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo
   process.stdout.write(`${JSON.stringify({ msg: 'listening', role: 'gateway', ordinal, port })}\n`)
 })
-const stop = (): void => { server.close(); server.closeAllConnections(); process.exit(0) }
+/** How long a stopping gateway waits for the requests it holds; well inside the pod's 30 s grace period. */
+const DRAIN_LIMIT_MS = 5_000
+let stopping = false
+/** Responses not yet finished: told at stop to close their connections. */
+const open = new Set<ServerResponse>()
+// Ahead of the handler, so a response written at once already knows.
+server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+  if (stopping) res.shouldKeepAlive = false
+  open.add(res)
+  res.once('close', () => open.delete(res))
+})
+
+/**
+ * SIGTERM is how a pod is told to go (a scale-down, a rollout): stop
+ * listening and finish what was received, closing each kept-alive connection
+ * after its response. A busy connection never goes idle on its own, since
+ * Node keeps serving on it after `close()`. Killing in-flight requests here
+ * would turn an orderly scale-down into a crash, and the router must then
+ * answer 502 for requests the gateway may have handled. Crashes are tested
+ * with SIGKILL.
+ */
+const stop = (): void => {
+  stopping = true
+  for (const res of open) res.shouldKeepAlive = false
+  server.close(() => process.exit(0))
+  server.closeIdleConnections()
+  setTimeout(() => { server.closeAllConnections(); process.exit(0) }, DRAIN_LIMIT_MS).unref()
+}
 process.once('SIGTERM', stop)
 process.once('SIGINT', stop)
