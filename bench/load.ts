@@ -51,7 +51,7 @@ async function main (): Promise<void> {
   const gatewayEnv = (n: number, port = '0'): Record<string, string> => ({
     ORDINAL: String(n), PORT: port, NUM_GATEWAY_PODS: String(N), ROUTING_STRATEGY: STRATEGY
   })
-  const gateways = Array.from({ length: N }, (_, n) => startNode('local/reference-gateway-main.js', gatewayEnv(n)))
+  const gateways = Array.from({ length: N }, (_, n) => startNode('gateway/reference-gateway-main.js', gatewayEnv(n)))
   procs.push(...gateways)
   const gatewayPorts = (await Promise.all(gateways.map(g => g.listening))).map(l => l.port)
   const urls = gatewayPorts.map(p => `http://127.0.0.1:${p}`).join(',')
@@ -78,7 +78,7 @@ async function main (): Promise<void> {
   if (flags.chaos) {
     setTimeout(() => { phase = 'during'; void gateways[1]?.stop('SIGKILL') }, DURATION_MS / 3)
     setTimeout(() => {
-      const again = startNode('local/reference-gateway-main.js', gatewayEnv(1, String(gatewayPorts[1])))
+      const again = startNode('gateway/reference-gateway-main.js', gatewayEnv(1, String(gatewayPorts[1])))
       procs.push(again)
       void again.listening.then(() => { phase = 'after' })
     }, (2 * DURATION_MS) / 3)

@@ -27,7 +27,7 @@ async function main (): Promise<void> {
 
   const gatewayEnv = { NUM_GATEWAY_PODS: numPods, ROUTING_STRATEGY: strategyName, HOST: host, PORT: '0' }
   for (let n = 0; n < planned.numGatewayPods; n++) {
-    children.push(startNode('local/reference-gateway-main.js', { ...gatewayEnv, ORDINAL: String(n) }))
+    children.push(startNode('gateway/reference-gateway-main.js', { ...gatewayEnv, ORDINAL: String(n) }))
   }
   const gateways = await Promise.all(children.map(c => c.listening))
   const urls = gateways.map(g => `http://${host}:${g.port}`)

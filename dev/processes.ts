@@ -15,6 +15,8 @@ export const SERVICE_DIR = __dirname.includes(`${sep}dist${sep}`)
 export interface Listening {
   readonly port: number
   readonly adminPort?: number
+  /** A gateway's peer port, when it has one. */
+  readonly peerPort?: number
 }
 
 export interface NodeProcess {
@@ -47,9 +49,9 @@ export function startNode (script: string, env: Record<string, string>, opts: { 
       if (opts.echo !== undefined) process.stdout.write(prefix(opts.echo, `${line}\n`))
       if (!line.includes('"listening"')) return
       try {
-        const parsed = JSON.parse(line) as { msg?: string, port?: number, adminPort?: number }
+        const parsed = JSON.parse(line) as { msg?: string, port?: number, adminPort?: number, peerPort?: number }
         if (parsed.msg === 'listening' && typeof parsed.port === 'number') {
-          resolve({ port: parsed.port, adminPort: parsed.adminPort })
+          resolve({ port: parsed.port, adminPort: parsed.adminPort, peerPort: parsed.peerPort })
         }
       } catch { /* not ours */ }
     })

@@ -2,13 +2,18 @@ import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
 import { GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME } from '../service/gateway-contract'
 import {
-  gatewayStatefulSetSpec, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, topologyData, type GatewayPodArgs
+  gatewayStatefulSetSpec, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, TOPOLOGY_KEY, topologyData, type GatewayPodArgs
 } from './gateway-specs'
+import { handoffBarrierJobSpec } from './handoff-barrier-spec'
 import { imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
 
 export interface GatewayClusterArgs extends GatewayPodArgs {
   readonly namespace: pulumi.Input<string>
   readonly clusterDomain: string
+  /** The router image: it carries the handoff barrier. */
+  readonly toolsImage: string
+  /** How long a scale-down may wait for the handoff before `pulumi up` fails without shrinking. */
+  readonly handoffTimeoutSeconds: number
 }
 
 /**
@@ -24,6 +29,10 @@ export class GatewayCluster extends pulumi.ComponentResource {
   readonly peersService: k8s.core.v1.Service
   /** The topology the gateways follow; updated in place on a rescale. */
   readonly topology: k8s.core.v1.ConfigMap
+  /** Completes when no leaving pod holds a guild; the StatefulSet waits for it. */
+  readonly handoffBarrier: k8s.batch.v1.Job
+  /** The barrier's pods, which the NetworkPolicy admits to the peer port. */
+  readonly barrierSelector: Labels
   readonly statefulSet: k8s.apps.v1.StatefulSet
   readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget
   readonly selector: Labels
@@ -33,6 +42,7 @@ export class GatewayCluster extends pulumi.ComponentResource {
   /** The StatefulSet's own `spec.replicas`: the router hashes over exactly this. */
   readonly replicas: pulumi.Output<number>
   readonly port: pulumi.Output<number>
+  readonly peerPort: pulumi.Output<number>
 
   constructor (name: string, args: GatewayClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('guild-router:k8s:GatewayCluster', name, {}, opts)
@@ -47,7 +57,7 @@ export class GatewayCluster extends pulumi.ComponentResource {
 
     this.peersService = new k8s.core.v1.Service(`${name}-peers`, {
       metadata: { name: `${GATEWAY_STATEFULSET_NAME}-peers`, namespace: args.namespace, labels },
-      spec: peersServiceSpec(this.selector, args.port)
+      spec: peersServiceSpec(this.selector, args.peerPort)
     }, { parent: this })
 
     // A fixed name, so a new count is an in-place update (the stack enables
@@ -57,15 +67,40 @@ export class GatewayCluster extends pulumi.ComponentResource {
       data: topologyData(args.replicas, args.routingStrategy)
     }, { parent: this })
 
-    // The StatefulSet depends on the ConfigMap, so on a scale-up new pods start
-    // with the new topology, and on a scale-down the ConfigMap changes first.
+    // Fully qualified with a trailing dot: under ndots:5 a shorter name walks the search list first.
+    const peersService = pulumi.interpolate`${this.peersService.metadata.name}.${this.peersService.metadata.namespace}.svc.${args.clusterDomain}.`
+
+    // ConfigMap → barrier → StatefulSet. On a scale-down the gateways hand the
+    // leaving pods' guilds over under the new topology while the barrier waits,
+    // and only then may the StatefulSet delete pods. On a scale-up the barrier
+    // has nothing to wait for, and the new pods start with the new topology.
+    this.barrierSelector = selectorLabels('guild-gateway', 'handoff-barrier')
+    const topologyJson = topologyData(args.replicas, args.routingStrategy)[TOPOLOGY_KEY]!
+    this.handoffBarrier = new k8s.batch.v1.Job(`${name}-handoff`, {
+      metadata: {
+        // A fixed name: one barrier per topology; a new topology replaces it (a Job's pod template is immutable).
+        name: `${GATEWAY_STATEFULSET_NAME}-handoff`,
+        namespace: args.namespace,
+        labels: objectLabels(this.barrierSelector, imageVersion(args.toolsImage)),
+        annotations: { 'pulumi.com/timeoutSeconds': String(args.handoffTimeoutSeconds + 60) }
+      },
+      spec: handoffBarrierJobSpec(objectLabels(this.barrierSelector, imageVersion(args.toolsImage)), {
+        image: args.toolsImage,
+        imagePullPolicy: args.imagePullPolicy,
+        peersService,
+        peerPort: args.peerPort,
+        topology: topologyJson,
+        timeoutSeconds: args.handoffTimeoutSeconds
+      })
+    }, { parent: this, dependsOn: [this.topology, this.peersService], deleteBeforeReplace: true })
+
     this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
       metadata: { name: GATEWAY_STATEFULSET_NAME, namespace: args.namespace, labels },
       spec: gatewayStatefulSetSpec(this.service.metadata.name, this.selector, labels, args, {
         configMap: this.topology.metadata.name,
-        peersService: pulumi.interpolate`${this.peersService.metadata.name}.${this.peersService.metadata.namespace}.svc.${args.clusterDomain}`
+        peersService
       })
-    }, { parent: this })
+    }, { parent: this, dependsOn: [this.handoffBarrier] })
 
     this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
       metadata: { name: GATEWAY_STATEFULSET_NAME, namespace: args.namespace, labels },
@@ -77,6 +112,7 @@ export class GatewayCluster extends pulumi.ComponentResource {
     this.statefulSetName = this.statefulSet.metadata.name
     this.replicas = this.statefulSet.spec.replicas
     this.port = this.service.spec.ports.apply(ports => ports[0]?.port ?? args.port)
+    this.peerPort = this.peersService.spec.ports.apply(ports => ports[0]?.port ?? args.peerPort)
 
     this.registerOutputs({
       serviceName: this.serviceName,

@@ -1,6 +1,6 @@
 import type * as k8s from '@pulumi/kubernetes'
 import type * as pulumi from '@pulumi/pulumi'
-import { formatTopology } from '../service/ownership/topology'
+import { formatTopology } from '../service/gateway/topology'
 import type { StrategyName } from '../service/routing/strategy-names'
 import type { Labels } from './labels'
 import { restrictedContainerSecurity, restrictedPodSecurity } from './security'
@@ -15,6 +15,8 @@ export interface GatewayPodArgs {
   /** Overrides the image's command (the bundled reference gateway). */
   readonly command?: readonly string[]
   readonly port: number
+  /** Peer traffic (topology, handoffs): a port of its own, so nothing sent through a router reaches it. */
+  readonly peerPort: number
   readonly healthPath: string
   readonly routingStrategy: string
   /** How long a DNS answer for the peers Service may be cached (the cluster DNS's TTL). */
@@ -47,8 +49,13 @@ export function headlessServiceSpec (selector: Labels, port: number): k8s.types.
  * be accepting guilds?" hears about every pod that exists. Routers keep
  * dialling `gateway-internal`, where only Ready pods resolve.
  */
-export function peersServiceSpec (selector: Labels, port: number): k8s.types.input.core.v1.ServiceSpec {
-  return { ...headlessServiceSpec(selector, port), publishNotReadyAddresses: true }
+export function peersServiceSpec (selector: Labels, peerPort: number): k8s.types.input.core.v1.ServiceSpec {
+  return {
+    clusterIP: 'None',
+    selector,
+    ports: [{ name: 'peer', port: peerPort, targetPort: 'peer', protocol: 'TCP' }],
+    publishNotReadyAddresses: true
+  }
 }
 
 /** The ConfigMap's data: the count and strategy every gateway follows, with no restart when they change. */
@@ -84,7 +91,10 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
           image: args.image,
           ...(args.imagePullPolicy === undefined ? {} : { imagePullPolicy: args.imagePullPolicy }),
           ...(args.command === undefined ? {} : { command: [...args.command] }),
-          ports: [{ name: 'http', containerPort: args.port, protocol: 'TCP' }],
+          ports: [
+            { name: 'http', containerPort: args.port, protocol: 'TCP' },
+            { name: 'peer', containerPort: args.peerPort, protocol: 'TCP' }
+          ],
           env: [
             // The ordinal and the topology file let a gateway refuse guilds it does not own.
             // The count is not in the pod template: changing it must not restart the pods.
@@ -94,6 +104,7 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
             { name: 'PEERS_SERVICE', value: topology.peersService },
             { name: 'TOPOLOGY_LIST_FRESHNESS_MS', value: String(args.peerListTtlSeconds * 1000) },
             { name: 'PORT', value: String(args.port) },
+            { name: 'PEER_PORT', value: String(args.peerPort) },
             { name: 'HOST', value: '0.0.0.0' },
             { name: 'DATA_DIR', value: DATA_MOUNT }
           ],

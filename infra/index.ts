@@ -14,7 +14,7 @@ const raw = new pulumi.Config()
 const config = parseStackConfig(key => raw.get(key))
 
 /** Without a gateway image of its own, the router image runs the bundled reference gateway. */
-const REFERENCE_GATEWAY_COMMAND = ['node', 'dist/service/local/reference-gateway-main.js']
+const REFERENCE_GATEWAY_COMMAND = ['node', 'dist/service/gateway/reference-gateway-main.js']
 
 const namespace = new AppNamespace('guild-router', { name: config.namespace, create: config.createNamespace })
 
@@ -25,6 +25,7 @@ const gateways = new GatewayCluster('gateway', {
   ...config.gateway,
   imagePullPolicy: config.imagePullPolicy,
   image: config.gateway.image ?? config.router.image,
+  toolsImage: config.router.image,
   ...(config.gateway.image === undefined ? { command: REFERENCE_GATEWAY_COMMAND } : {})
 })
 

@@ -116,18 +116,21 @@ export function routerAutoscalerSpec (deploymentName: pulumi.Input<string>, boun
 }
 
 /**
- * Only router pods may open the gateway port. (Kubelet probes come from the
- * node, which NetworkPolicy implementations let through.)
+ * Who may open which gateway port. (Kubelet probes come from the node, which
+ * NetworkPolicy implementations let through.)
+ * - the client port: routers only;
+ * - the peer port: gateways (topology rounds, handoffs) and the handoff
+ *   barrier only. SECURITY: a handoff hands over, confirms or deletes a
+ *   guild's whole database, so no router, and so no client of the bot, may reach it.
  */
-export function gatewayIngressPolicySpec (gatewaySelector: Labels, routerSelector: Labels,
-  gatewayPort: pulumi.Input<number>): k8s.types.input.networking.v1.NetworkPolicySpec {
+export function gatewayIngressPolicySpec (gatewaySelector: Labels, routerSelector: Labels, barrierSelector: Labels,
+  ports: { client: pulumi.Input<number>, peer: pulumi.Input<number> }): k8s.types.input.networking.v1.NetworkPolicySpec {
   return {
     podSelector: { matchLabels: gatewaySelector },
     policyTypes: ['Ingress'],
-    ingress: [{
-      // Routers, and the gateways themselves: each asks its peers which topology they hold.
-      from: [{ podSelector: { matchLabels: routerSelector } }, { podSelector: { matchLabels: gatewaySelector } }],
-      ports: [{ protocol: 'TCP', port: gatewayPort }]
-    }]
+    ingress: [
+      { from: [{ podSelector: { matchLabels: routerSelector } }], ports: [{ protocol: 'TCP', port: ports.client }] },
+      { from: [{ podSelector: { matchLabels: gatewaySelector } }, { podSelector: { matchLabels: barrierSelector } }], ports: [{ protocol: 'TCP', port: ports.peer }] }
+    ]
   }
 }

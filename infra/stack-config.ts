@@ -31,6 +31,10 @@ export interface StackConfig {
     /** Unset: the router image runs the bundled reference gateway. */
     readonly image: string | undefined
     readonly port: number
+    /** Where gateways talk to each other (topology, handoffs); routers never dial it. */
+    readonly peerPort: number
+    /** How long `pulumi up` waits for a scale-down's handoff before it fails without shrinking. */
+    readonly handoffTimeoutSeconds: number
     readonly storageSize: string
     readonly storageClass: string | undefined
     readonly healthPath: string
@@ -85,6 +89,8 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
       replicas: r.integer('gatewayReplicas', 1, 1000),
       image: r.optional('gatewayImage'),
       port: r.integer('gatewayPort', 1, 65_535),
+      peerPort: r.integer('gatewayPeerPort', 1, 65_535),
+      handoffTimeoutSeconds: r.integer('gatewayHandoffTimeoutSeconds', 10, 86_400),
       storageSize: r.quantity('gatewayStorageSize'),
       storageClass: r.optional('gatewayStorageClass'),
       healthPath: r.matching('gatewayHealthPath', /^\/\S*$/, 'must be an absolute path such as /healthz'),
@@ -135,6 +141,10 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
   }
   if (config.router.port === config.router.adminPort) {
     throw new StackConfigError('routerAdminPort', `must differ from ${PROJECT}:routerPort (both ${config.router.port})`)
+  }
+  if (config.gateway.peerPort === config.gateway.port) {
+    // SECURITY: routers dial the gateway port and forward any path; handoffs must not be reachable that way.
+    throw new StackConfigError('gatewayPeerPort', `must differ from ${PROJECT}:gatewayPort (both ${config.gateway.port})`)
   }
   return Object.freeze(config)
 }

@@ -16,7 +16,7 @@ export {
   type RoutingStrategy, type StrategyName
 } from './routing/strategies'
 export { startRouter, type RunningRouter } from './router'
-export { startGatewayOwnership, type GatewayOwnership, type GatewayOwnershipOptions, type OwnershipStatus, type Refusal, type TopologySource } from './ownership/gateway-ownership'
-export { OwnershipGate, type Decision, type PeerRound } from './ownership/ownership-gate'
-export { dnsPeers, filePeers, TOPOLOGY_PATH, type PeerDirectory } from './ownership/peers'
-export { parseTopology, topologyVersion, TopologyError, type Topology } from './ownership/topology'
+export { startGatewayOwnership, type GatewayOwnership, type GatewayOwnershipOptions, type OwnershipStatus, type Refusal, type TopologySource } from './gateway/gateway-ownership'
+export { OwnershipGate, type Decision, type PeerRound } from './gateway/ownership-gate'
+export { dnsPeers, filePeers, TOPOLOGY_PATH, type PeerDirectory } from './gateway/peers'
+export { parseTopology, topologyVersion, TopologyError, type Topology } from './gateway/topology'

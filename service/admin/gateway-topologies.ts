@@ -1,5 +1,5 @@
 import { request } from 'undici'
-import { TOPOLOGY_PATH } from '../ownership/peers'
+import { TOPOLOGY_PATH } from '../gateway/peers'
 
 export interface GatewayTopology {
   readonly version: string

@@ -1,5 +1,5 @@
 import type { RouterConfig } from '../config'
-import { topologyVersion } from '../ownership/topology'
+import { topologyVersion } from '../gateway/topology'
 import type { GatewayTopology } from './gateway-topologies'
 import type { RouterMetrics } from '../metrics'
 import type { PodHealth, PodState } from '../proxy/pod-health'

@@ -1,4 +1,4 @@
-import { topologyVersion } from '../ownership/topology'
+import { topologyVersion } from '../gateway/topology'
 import type { GuildId } from './guild-id'
 import type { RoutingStrategy } from './strategies'
 

@@ -16,7 +16,7 @@ export interface Gateways { readonly urls: string[], readonly procs: NodeProcess
 
 /** One reference gateway process; `env` may fix PORT (a restart) or set REQUEST_LOG. */
 export function startGateway (cleanup: Cleanup, ordinal: number, env: Record<string, string> = {}): NodeProcess {
-  const proc = startNode('local/reference-gateway-main.js', { ORDINAL: String(ordinal), PORT: '0', ...env })
+  const proc = startNode('gateway/reference-gateway-main.js', { ORDINAL: String(ordinal), PORT: '0', ...env })
   cleanup.add(() => proc.stop('SIGKILL'))
   return proc
 }
@@ -24,7 +24,7 @@ export function startGateway (cleanup: Cleanup, ordinal: number, env: Record<str
 /** N reference gateway processes; with a strategy they refuse guilds they do not own. */
 export async function startGateways (cleanup: Cleanup, n: number, strategy?: string,
   envFor: (ordinal: number) => Record<string, string> = () => ({})): Promise<Gateways> {
-  const procs = Array.from({ length: n }, (_, ordinal) => startNode('local/reference-gateway-main.js', {
+  const procs = Array.from({ length: n }, (_, ordinal) => startNode('gateway/reference-gateway-main.js', {
     ORDINAL: String(ordinal),
     PORT: '0',
     ...(strategy === undefined ? {} : { NUM_GATEWAY_PODS: String(n), ROUTING_STRATEGY: strategy }),

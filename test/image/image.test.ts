@@ -113,7 +113,7 @@ beforeAll(async () => {
       '--network-alias', `${name}.gateway-internal`, ...RESTRICTED,
       '--env', `ORDINAL=${n}`, '--env', `NUM_GATEWAY_PODS=${NUM_PODS}`, '--env', 'ROUTING_STRATEGY=md5-mod',
       '--env', 'PORT=3000', '--env', 'HOST=0.0.0.0',
-      IMAGE, 'node', 'dist/service/local/reference-gateway-main.js'])
+      IMAGE, 'node', 'dist/service/gateway/reference-gateway-main.js'])
   }
   // No GATEWAY_URLS or GATEWAY_URL_TEMPLATE: the default template must name the pods.
   // DRAIN_DELAY_MS stands in for the Deployment's preStop pause, which podman lacks.

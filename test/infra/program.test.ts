@@ -9,7 +9,8 @@ const T = {
   hpa: 'kubernetes:autoscaling/v2:HorizontalPodAutoscaler',
   pdb: 'kubernetes:policy/v1:PodDisruptionBudget',
   netpol: 'kubernetes:networking.k8s.io/v1:NetworkPolicy',
-  cm: 'kubernetes:core/v1:ConfigMap'
+  cm: 'kubernetes:core/v1:ConfigMap',
+  job: 'kubernetes:batch/v1:Job'
 }
 
 function env (run: ProgramRun, name: string): string | undefined {
@@ -99,10 +100,17 @@ describe('wiring', () => {
     }
     const policy = run.one(T.netpol).inputs.spec
     expect(matches(policy.podSelector.matchLabels, sts.spec.template.metadata.labels)).toBe(true)
+    // The client port admits routers only; the peer port (handoffs) admits gateways and the barrier only.
+    expect(policy.ingress).toHaveLength(2)
+    expect(policy.ingress[0].from).toHaveLength(1)
     expect(matches(policy.ingress[0].from[0].podSelector.matchLabels, deploy.spec.template.metadata.labels)).toBe(true)
-    expect(matches(policy.ingress[0].from[1].podSelector.matchLabels, sts.spec.template.metadata.labels)).toBe(true)
-    expect(policy.ingress[0].from).toHaveLength(2)
-    expect(policy.ingress[0].ports[0].port).toBe(3000)
+    expect(policy.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 3000 }])
+    const barrier = run.one(T.job).inputs
+    expect(policy.ingress[1].from).toHaveLength(2)
+    expect(matches(policy.ingress[1].from[0].podSelector.matchLabels, sts.spec.template.metadata.labels)).toBe(true)
+    expect(matches(policy.ingress[1].from[1].podSelector.matchLabels, barrier.spec.template.metadata.labels)).toBe(true)
+    expect(matches(policy.ingress[1].from[1].podSelector.matchLabels, deploy.spec.template.metadata.labels)).toBe(false)
+    expect(policy.ingress[1].ports).toEqual([{ protocol: 'TCP', port: 3001 }])
     // Selectors hold no version: they are immutable, and images change.
     expect(Object.keys(sts.spec.selector.matchLabels)).not.toContain('app.kubernetes.io/version')
   })
@@ -167,7 +175,7 @@ describe('wiring', () => {
     expect(container.volumeMounts).toContainEqual({ name: 'topology', mountPath: '/etc/guild-router/topology', readOnly: true })
     expect(sts.template.spec.volumes).toContainEqual({ name: 'topology', configMap: { name: 'gateway-topology' } })
     expect(container.env.find((e: { name: string }) => e.name === 'TOPOLOGY_FILE').value).toBe('/etc/guild-router/topology/topology.json')
-    expect(container.env.find((e: { name: string }) => e.name === 'PEERS_SERVICE').value).toBe('gateway-peers.guild-router-staging.svc.cluster.local')
+    expect(container.env.find((e: { name: string }) => e.name === 'PEERS_SERVICE').value).toBe('gateway-peers.guild-router-staging.svc.cluster.local.')
     expect(container.env.find((e: { name: string }) => e.name === 'TOPOLOGY_LIST_FRESHNESS_MS').value).toBe('30000')
     const peers = services(run).find(s => s.inputs.metadata.name === 'gateway-peers')
     expect(peers?.inputs.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true })
@@ -177,11 +185,34 @@ describe('wiring', () => {
     expect(container.readinessProbe.httpGet.path).toBe('/healthz')
   })
 
+  it('gateways serve peers on a port of their own, and a handoff barrier Job follows the topology, in the router image', async () => {
+    const run = await runProgram(stackConfig('staging', { gatewayReplicas: '4', gatewayHandoffTimeoutSeconds: '900' }))
+    const container = run.one(T.sts).inputs.spec.template.spec.containers[0]
+    expect(container.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }, { name: 'peer', containerPort: 3001, protocol: 'TCP' }])
+    expect(container.env.find((e: { name: string }) => e.name === 'PEER_PORT').value).toBe('3001')
+    const peers = services(run).find(s => s.inputs.metadata.name === 'gateway-peers')!.inputs.spec
+    expect(peers.ports).toEqual([{ name: 'peer', port: 3001, targetPort: 'peer', protocol: 'TCP' }])
+    expect(peers.publishNotReadyAddresses).toBe(true)
+    const job = run.one(T.job).inputs
+    const barrier = job.spec.template.spec.containers[0]
+    const jobEnv = Object.fromEntries((barrier.env as Array<{ name: string, value: string }>).map(e => [e.name, e.value]))
+    // The barrier waits for exactly the topology the ConfigMap carries.
+    expect(jobEnv.TARGET_TOPOLOGY).toBe(run.one(T.cm).inputs.data['topology.json'])
+    expect(JSON.parse(jobEnv.TARGET_TOPOLOGY!)).toEqual({ strategy: 'jump', count: 4 }) // staging's strategy
+    expect(jobEnv.PEERS_SERVICE).toBe('gateway-peers.guild-router-staging.svc.cluster.local.')
+    expect(jobEnv.PEER_PORT).toBe('3001')
+    expect(barrier.image).toBe(run.one(T.deploy).inputs.spec.template.spec.containers[0].image)
+    expect(barrier.command).toEqual(['node', 'dist/service/gateway/handoff-barrier-main.js'])
+    expect(job.spec.activeDeadlineSeconds).toBe(900)
+    expect(job.metadata.annotations['pulumi.com/timeoutSeconds']).toBe('960')
+    expect(job.spec.template.spec.restartPolicy).toBe('Never')
+  })
+
   it('without a gateway image, the router image runs the bundled reference gateway', async () => {
     const run = await runProgram(stackConfig())
     const container = run.one(T.sts).inputs.spec.template.spec.containers[0]
     expect(container.image).toBe('registry.example.com/guild-router:0.1.0')
-    expect(container.command).toEqual(['node', 'dist/service/local/reference-gateway-main.js'])
+    expect(container.command).toEqual(['node', 'dist/service/gateway/reference-gateway-main.js'])
     const own = await runProgram(stackConfig('staging', { gatewayImage: 'registry.example.com/bot-gateway:4.2' }))
     const ownContainer = own.one(T.sts).inputs.spec.template.spec.containers[0]
     expect(ownContainer.image).toBe('registry.example.com/bot-gateway:4.2')
@@ -238,6 +269,8 @@ describe('bad configuration fails before anything is created, naming the key', (
     [{ namespace: 'Bots_Prod' }, 'guild-router:namespace must be a DNS label'],
     [{ routerImage: '' }, 'guild-router:routerImage is required'],
     [{ routerAdminPort: '8080' }, 'guild-router:routerAdminPort must differ from guild-router:routerPort (both 8080)'],
+    [{ gatewayPeerPort: '3000' }, 'guild-router:gatewayPeerPort must differ from guild-router:gatewayPort (both 3000)'],
+    [{ gatewayHandoffTimeoutSeconds: '5' }, 'guild-router:gatewayHandoffTimeoutSeconds must be an integer from 10 to 86400 (got "5")'],
     [{ createNamespace: 'yes' }, 'guild-router:createNamespace must be true or false (got "yes")'],
     [{ imagePullPolicy: 'never' }, 'guild-router:imagePullPolicy must be one of Always, IfNotPresent, Never (got "never")'],
     [{ routerMemoryRequest: '256Mi', routerMemoryLimit: '192Mi' }, 'guild-router:routerMemoryRequest (256Mi) must not exceed guild-router:routerMemoryLimit (192Mi)'],

@@ -1,6 +1,6 @@
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { topologyVersion } from '../../../service/ownership/topology'
+import { topologyVersion } from '../../../service/gateway/topology'
 import { Cleanup, startGateways, startRouterProcess } from '../../helpers/topology'
 import { until } from '../../helpers/until'
 import { runCli } from '../../../service/cli'

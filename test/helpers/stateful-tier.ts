@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { request } from 'undici'
+import type { NodeProcess } from '../../dev/processes'
+import type { OwnershipStatus } from '../../service/gateway/gateway-ownership'
+import type { Entry } from '../../service/gateway/guild-entries'
+import { strategy, type StrategyName } from '../../service/routing/strategies'
+import { Cleanup, closedPortUrl, startGateway, startRouterProcess, type RouterProcess } from './topology'
+import { until } from './until'
+
+export interface StatefulPod {
+  readonly ordinal: number
+  /** The client port, which routers dial. */
+  readonly url: string
+  /** The peer port: topology, handoffs, operator commands. */
+  readonly peerUrl: string
+  readonly dataDir: string
+  readonly topologyFile: string
+  proc?: NodeProcess
+}
+
+export interface TierOptions {
+  readonly strategy: StrategyName
+  readonly pods: number
+  readonly writeDelayMs?: number
+  readonly listFreshnessMs?: number
+}
+
+/**
+ * Stateful reference gateways on loopback, wired as the StatefulSet wires
+ * them: each has its own data directory (its volume), its own topology file
+ * (its ConfigMap mount, refreshed at its own moment), a client port and a
+ * peer port, and a peers file stands in for the `gateway-peers` Service (a pod
+ * is listed before it starts and until it has exited). Every guild request a
+ * gateway runs is logged as (guild, pod, start, end).
+ */
+export class StatefulTier {
+  readonly dir: string
+  readonly pods: StatefulPod[] = []
+  readonly intervalLog: string
+  readonly #peersFile: string
+  readonly #listed = new Set<string>()
+  readonly #cleanup: Cleanup
+  readonly #opts: TierOptions
+
+  private constructor (cleanup: Cleanup, opts: TierOptions) {
+    this.#cleanup = cleanup
+    this.#opts = opts
+    this.dir = mkdtempSync(join(tmpdir(), 'guild-router-tier-'))
+    cleanup.add(async () => { rmSync(this.dir, { recursive: true, force: true }) })
+    this.#peersFile = join(this.dir, 'peers')
+    this.intervalLog = join(this.dir, 'intervals')
+    writeFileSync(this.#peersFile, '')
+    writeFileSync(this.intervalLog, '')
+  }
+
+  static async create (cleanup: Cleanup, opts: TierOptions): Promise<StatefulTier> {
+    const tier = new StatefulTier(cleanup, opts)
+    for (let ordinal = 0; ordinal < opts.pods; ordinal++) {
+      const dataDir = join(tier.dir, `data-${ordinal}`)
+      mkdirSync(dataDir)
+      tier.pods.push({ ordinal, url: await closedPortUrl(), peerUrl: await closedPortUrl(), dataDir, topologyFile: join(tier.dir, `topology-${ordinal}.json`) })
+    }
+    return tier
+  }
+
+  owner (guildId: string, count: number): number { return strategy(this.#opts.strategy).pick(guildId, count) }
+
+  setTopology (pod: StatefulPod, count: number): void {
+    writeFileSync(pod.topologyFile, JSON.stringify({ strategy: this.#opts.strategy, count }))
+  }
+
+  #writePeers (): void { writeFileSync(this.#peersFile, [...this.#listed].join('\n')) }
+
+  async start (pod: StatefulPod, count?: number): Promise<void> {
+    if (count !== undefined) this.setTopology(pod, count)
+    this.#listed.add(pod.peerUrl) // listed before it starts, as a pod is before its container runs
+    this.#writePeers()
+    pod.proc = startGateway(this.#cleanup, pod.ordinal, {
+      PORT: new URL(pod.url).port,
+      PEER_PORT: new URL(pod.peerUrl).port,
+      DATA_DIR: pod.dataDir,
+      TOPOLOGY_FILE: pod.topologyFile,
+      PEERS_FILE: this.#peersFile,
+      TOPOLOGY_POLL_MS: '40',
+      TOPOLOGY_LIST_FRESHNESS_MS: String(this.#opts.listFreshnessMs ?? 200),
+      WRITE_DELAY_MS: String(this.#opts.writeDelayMs ?? 0),
+      INTERVAL_LOG: this.intervalLog
+    })
+    await pod.proc.listening
+  }
+
+  /** Stops the process; `unlist` as the pod object goes away (a scale-down), not on a crash that restarts in place. */
+  async stop (pod: StatefulPod, signal: NodeJS.Signals, unlist: boolean): Promise<void> {
+    await pod.proc?.stop(signal)
+    if (unlist) {
+      this.#listed.delete(pod.peerUrl)
+      this.#writePeers()
+    }
+  }
+
+  async status (pod: StatefulPod): Promise<OwnershipStatus> {
+    const res = await request(`${pod.peerUrl}/topology`, { headersTimeout: 2000, bodyTimeout: 2000 })
+    return await res.body.json() as OwnershipStatus
+  }
+
+  /** Every listed pod holds `count`, is clean, and has settled. */
+  async settledAt (pods: StatefulPod[], count: number, ms = 60_000): Promise<void> {
+    await until(`gateways ${pods.map(p => p.ordinal).join(',')} settled at ${count}`, async () => {
+      const all = await Promise.all(pods.map(async p => await this.status(p)))
+      return all.every(s => s.settled && s.clean && s.count === count) ? true : undefined
+    }, ms)
+  }
+
+  async router (count: number): Promise<RouterProcess> {
+    return await startRouterProcess(this.#cleanup, {
+      NUM_GATEWAY_PODS: String(count),
+      ROUTING_STRATEGY: this.#opts.strategy,
+      GATEWAY_URLS: this.pods.slice(0, count).map(p => p.url).join(',')
+    })
+  }
+
+  intervals (): Array<{ guild: string, pod: number, start: number, end: number }> {
+    return readFileSync(this.intervalLog, 'utf8').split('\n').filter(l => l !== '').map(line => {
+      const [guild = '', pod, start, end] = line.split(' ')
+      return { guild, pod: Number(pod), start: Number(start), end: Number(end) }
+    })
+  }
+}
+
+export async function readEntries (base: string, guildId: string): Promise<{ status: number, body: { entries?: Entry[], error?: string } }> {
+  const res = await request(`${base}/guilds/${guildId}/entries`, { headers: { 'x-guild-id': guildId } })
+  return { status: res.statusCode, body: await res.body.json() as { entries?: Entry[], error?: string } }
+}
+
+/** What writers sent and what was acknowledged, per guild. */
+export class WriteLedger {
+  /** Every request id sent, with its body digest. */
+  readonly sent = new Map<string, { guild: string, sha256: string }>()
+  /** 201-acknowledged request ids per guild, with the seq the gateway gave. */
+  readonly acked = new Map<string, Map<string, number>>()
+  readonly outcomes = new Map<string, number>()
+
+  count (key: string): void { this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1) }
+
+  newId (): string { return randomUUID() }
+
+  /**
+   * Reads each guild from `read(guild)` and returns every violation found:
+   * an acknowledged entry missing or stored twice, an entry nobody sent,
+   * sequence numbers with a gap.
+   */
+  async audit (guilds: readonly string[], read: (guild: string) => Promise<Entry[]>): Promise<string[]> {
+    const problems: string[] = []
+    for (const guild of guilds) {
+      const entries = await read(guild)
+      const seen = new Map<string, number>()
+      entries.forEach((e, i) => {
+        if (e.seq !== i + 1) problems.push(`${guild}: entry ${i} has seq ${e.seq}`)
+        seen.set(e.requestId, (seen.get(e.requestId) ?? 0) + 1)
+        const sent = this.sent.get(e.requestId)
+        if (sent === undefined || sent.guild !== guild || sent.sha256 !== e.sha256) problems.push(`${guild}: stored entry ${e.requestId} was never sent to it`)
+      })
+      for (const [id] of this.acked.get(guild) ?? []) {
+        const n = seen.get(id) ?? 0
+        if (n !== 1) problems.push(`${guild}: acknowledged entry ${id} stored ${n} times`)
+      }
+      for (const [id, n] of seen) if (n > 1 && !(this.acked.get(guild)?.has(id) ?? false)) problems.push(`${guild}: entry ${id} stored ${n} times`)
+    }
+    return problems
+  }
+}
+
+/** Pairs of intervals in which two different pods ran requests for one guild at the same time. */
+export function overlaps (intervals: Array<{ guild: string, pod: number, start: number, end: number }>): string[] {
+  const byGuild = new Map<string, typeof intervals>()
+  for (const i of intervals) byGuild.set(i.guild, [...(byGuild.get(i.guild) ?? []), i])
+  const found: string[] = []
+  for (const [guild, list] of byGuild) {
+    list.sort((a, b) => a.start - b.start)
+    // Sweep: the latest end seen so far, and whose it was.
+    let last = list[0]!
+    for (const cur of list.slice(1)) {
+      if (cur.pod !== last.pod && cur.start < last.end) found.push(`${guild}: pod ${last.pod} ran until ${last.end.toFixed(1)}, pod ${cur.pod} from ${cur.start.toFixed(1)}`)
+      if (cur.end > last.end) last = cur
+    }
+  }
+  return found
+}
