@@ -148,6 +148,7 @@ describe('pulumi through the real engine', () => {
       'create ConfigMap/gateway-topology',
       'create Deployment/guild-router',
       'create HorizontalPodAutoscaler/guild-router',
+      'create Job/gateway-handoff',
       `create Namespace/${namespace()}`,
       'create NetworkPolicy/guild-router-to-gateway',
       'create PodDisruptionBudget/gateway',
@@ -206,8 +207,16 @@ describe('pulumi through the real engine', () => {
     const revisionBefore = (await read('apps/v1', 'StatefulSet', 'gateway')).status.updateRevision as string
     await configSet('gatewayReplicas', '4')
     const preview = await ok(['preview', '--json'])
-    expect(plannedObjects(preview)).toEqual(['update ConfigMap/gateway-topology', 'update Deployment/guild-router', 'update StatefulSet/gateway'])
+    const planned = plannedObjects(preview)
+    expect(planned.filter(p => !p.includes(' Job/'))).toEqual(['update ConfigMap/gateway-topology', 'update Deployment/guild-router', 'update StatefulSet/gateway'])
+    // A new topology gets a new handoff barrier (a Job's template is immutable).
+    expect(planned.filter(p => p.includes(' Job/'))).toContain('replace Job/gateway-handoff')
     await ok(['up', '--yes', '--skip-preview'])
+    // The engine's order: the StatefulSet grew only after the barrier Job completed.
+    const barrier = await read('batch/v1', 'Job', 'gateway-handoff')
+    expect(JSON.parse(env(barrier, 'TARGET_TOPOLOGY') ?? '{}')).toEqual({ strategy: 'jump', count: 4 })
+    const completed = Date.parse(barrier.status.completionTime as string)
+    expect(Date.parse((await read('v1', 'Pod', 'gateway-3')).metadata?.creationTimestamp as unknown as string)).toBeGreaterThanOrEqual(wholeSecond(completed))
     expect(JSON.parse((await read('v1', 'ConfigMap', 'gateway-topology')).data['topology.json'] as string)).toEqual({ strategy: 'jump', count: 4 })
     // Only the replicas changed: the same pod template revision, the same pods.
     expect((await read('apps/v1', 'StatefulSet', 'gateway')).status.updateRevision).toBe(revisionBefore)
@@ -268,7 +277,7 @@ describe('pulumi through the real engine', () => {
       }
     }, 180_000)
     for (const [apiVersion, kind] of [['apps/v1', 'StatefulSet'], ['apps/v1', 'Deployment'], ['v1', 'Service'], ['v1', 'Pod'],
-      ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['policy/v1', 'PodDisruptionBudget'], ['networking.k8s.io/v1', 'NetworkPolicy']] as const) {
+      ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['policy/v1', 'PodDisruptionBudget'], ['networking.k8s.io/v1', 'NetworkPolicy'], ['batch/v1', 'Job']] as const) {
       const left = await api.list(apiVersion, kind, namespace())
       expect(left.items, kind).toEqual([])
     }
