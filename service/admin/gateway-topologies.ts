@@ -5,6 +5,25 @@ export interface GatewayTopology {
   readonly version: string
   readonly count: number
   readonly settled: boolean
+  /** Guilds whose data this pod holds. */
+  readonly guilds: number
+  /** Handoff progress: guilds and bytes it still has to send, and guilds it still expects. */
+  readonly sending: { readonly guilds: number, readonly bytes: number }
+  readonly receiving: { readonly guilds: number, readonly bytes: number }
+}
+
+/** What a gateway's GET /topology carries, as far as the page reads it (older gateways may lack the handoff part). */
+interface Answer {
+  version: string
+  count: number
+  settled: boolean
+  guilds: number
+  handoff: { sending?: Partial<Totals>, receiving?: Partial<Totals> }
+}
+interface Totals { guilds: number, bytes: number }
+
+function totals (t: Partial<Totals> | undefined): Totals {
+  return { guilds: Number(t?.guilds ?? 0) || 0, bytes: Number(t?.bytes ?? 0) || 0 }
 }
 
 /**
@@ -38,9 +57,16 @@ export class GatewayTopologies {
   async #ask (url: string, pod: number): Promise<void> {
     try {
       const res = await request(`${url}${TOPOLOGY_PATH}`, { headersTimeout: 1000, bodyTimeout: 1000 })
-      const body = res.statusCode === 200 ? await res.body.json() as Partial<GatewayTopology> : (await res.body.dump(), {})
+      const body = res.statusCode === 200 ? await res.body.json() as Partial<Answer> : (await res.body.dump(), {})
       this.#last[pod] = typeof body.version === 'string'
-        ? { version: body.version, count: Number(body.count), settled: body.settled === true }
+        ? {
+            version: body.version,
+            count: Number(body.count),
+            settled: body.settled === true,
+            guilds: Number(body.guilds ?? 0),
+            sending: totals(body.handoff?.sending),
+            receiving: totals(body.handoff?.receiving)
+          }
         : null
     } catch {
       this.#last[pod] = null

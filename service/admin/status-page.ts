@@ -1,4 +1,5 @@
 import type { PodRow, RouterStatus } from './router-status'
+import type { GatewayTopology } from './gateway-topologies'
 
 /**
  * The admin port's status page: one server-rendered HTML document with its
@@ -44,7 +45,16 @@ function podRow (row: PodRow): string {
     `<td class="requests">${row.requests}</td>` +
     `<td class="errors">${(100 * row.errorRate).toFixed(1)}%</td>` +
     `<td class="p99">${row.p99Ms === null ? '–' : `≤ ${row.p99Ms} ms`}</td>` +
-    `<td class="topology">${row.topology === null ? '–' : `${escapeHtml(row.topology.version)} (${row.topology.count} pods${row.topology.settled ? '' : ', settling'})`}</td></tr>`
+    `<td class="topology">${row.topology === null ? '–' : `${escapeHtml(row.topology.version)} (${row.topology.count} pods${row.topology.settled ? '' : ', settling'})`}</td>` +
+    `<td class="handoff">${row.topology === null ? '–' : handoffText(row.topology)}</td></tr>`
+}
+
+/** A pod's guilds and its handoff in both directions, e.g. "412 guilds · sending 30 (4.1 MiB) · receiving 12". */
+export function handoffText (t: GatewayTopology): string {
+  const parts = [`${t.guilds} guilds`]
+  if (t.sending.guilds > 0) parts.push(`sending ${t.sending.guilds} (${(t.sending.bytes / 1024 / 1024).toFixed(1)} MiB)`)
+  if (t.receiving.guilds > 0) parts.push(`receiving ${t.receiving.guilds}`)
+  return parts.join(' · ')
 }
 
 export function lookupText (lookup: Lookup | undefined): string {
@@ -107,7 +117,7 @@ updated ${live.updated}</p>
 
 <div id="live">
 <h2>Gateway pods (last minute)</h2>
-<table><thead><tr><th>pod</th><th>URL</th><th>state</th><th>consecutive failures</th><th>requests</th><th>errors</th><th>p99</th><th>topology it holds</th></tr></thead>
+<table><thead><tr><th>pod</th><th>URL</th><th>state</th><th>consecutive failures</th><th>requests</th><th>errors</th><th>p99</th><th>topology it holds</th><th>data and handoff</th></tr></thead>
 ${live.pods}</table>
 <p class="meta">retry budget: ${live.budget}</p>
 </div>
