@@ -5,8 +5,11 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SERVICE_DIR } from '../../dev/processes'
+import { seededSnowflakes } from '../../service/routing/snowflakes'
 
 /**
  * `npm start`'s topology as a real process tree. Its children inherit its
@@ -50,4 +53,53 @@ describe('npm start when the router port is taken (issue 13)', () => {
     // Every gateway was stopped before the topology exited: none is left.
     expect(processesWith(marker)).toEqual([])
   })
+})
+
+describe('npm start rescaled while it runs', () => {
+  it('typing a count moves every guild with its entries, up and down, and Ctrl-C leaves nothing running', async () => {
+    const marker = `GUILD_ROUTER_TOPOLOGY_TEST=${randomUUID()}`
+    const child = spawn(process.execPath, [join(SERVICE_DIR, '..', 'dev', 'local-topology.js')], {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', LOG_LEVEL: 'warn', [marker.split('=')[0] as string]: marker.split('=')[1] },
+      stdio: ['pipe', 'pipe', 'inherit']
+    })
+    const lines: string[] = []
+    const waiters: Array<() => void> = []
+    createInterface({ input: child.stdout }).on('line', l => { lines.push(l); for (const w of waiters.splice(0)) w() })
+    const line = async (pattern: RegExp): Promise<string> => {
+      for (;;) {
+        const found = lines.find(l => pattern.test(l))
+        if (found !== undefined) return found
+        await new Promise<void>((resolve, reject) => { waiters.push(resolve); child.once('exit', () => reject(new Error(`exited before ${String(pattern)}: ${lines.join('\n')}`))) })
+      }
+    }
+    try {
+      let base = /router\s+(http:\S+)/.exec(await line(/^\s+router\s+http/))![1]!
+      await line(/Type a pod count/)
+      const guilds = [...seededSnowflakes(12, 8n)]
+      const written = new Map<string, string[]>()
+      for (const g of guilds) {
+        for (let i = 0; i < 3; i++) {
+          const id = randomUUID()
+          const res = await request(`${base}/guilds/${g}/entries`, { method: 'POST', headers: { 'x-request-id': id }, body: `e${i}` })
+          expect(res.statusCode).toBe(201)
+          await res.body.dump()
+          written.set(g, [...(written.get(g) ?? []), id])
+        }
+      }
+      for (const to of [5, 2]) {
+        child.stdin.write(`${to}\n`)
+        base = /router (http:\S+)/.exec(await line(new RegExp(`^rescaled to ${to}:`)))![1]!
+        for (const g of guilds) {
+          const res = await request(`${base}/guilds/${g}/entries`)
+          const body = await res.body.json() as { entries?: Array<{ requestId: string, seq: number }> }
+          expect(`${g} ${res.statusCode}`).toBe(`${g} 200`)
+          expect(body.entries?.map(e => e.requestId)).toEqual(written.get(g))
+        }
+      }
+    } finally {
+      child.kill('SIGINT')
+      await once(child, 'exit')
+    }
+    expect(processesWith(marker)).toEqual([])
+  }, 120_000)
 })
