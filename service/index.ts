@@ -16,7 +16,11 @@ export {
   type RoutingStrategy, type StrategyName
 } from './routing/strategies'
 export { startRouter, type RunningRouter } from './router'
-export { startGatewayOwnership, type GatewayOwnership, type GatewayOwnershipOptions, type OwnershipStatus, type Refusal, type TopologySource } from './gateway/gateway-ownership'
-export { OwnershipGate, type Decision, type PeerRound } from './gateway/ownership-gate'
+export { startGatewayOwnership, type GatewayOwnership, type GatewayOwnershipOptions, type HandoffProgress, type OwnershipStatus, type Refusal, type TopologySource } from './gateway/gateway-ownership'
+export { OwnershipGate, type Decision, type PeerAnswer, type PeerRound } from './gateway/ownership-gate'
+export { StorageError, type GuildStorage } from './gateway/guild-storage'
+export { SqliteGuildStore } from './gateway/sqlite-guild-store'
+export { createPeerServer } from './gateway/peer-server'
+export { barrierVerdict, type BarrierVerdict } from './gateway/handoff-barrier'
 export { dnsPeers, filePeers, TOPOLOGY_PATH, type PeerDirectory } from './gateway/peers'
 export { parseTopology, topologyVersion, TopologyError, type Topology } from './gateway/topology'
