@@ -56,6 +56,7 @@ export interface OwnershipStatus {
   readonly count: number
   /** Every pod that may hold data holds this topology and nothing it does not own: guilds with no data anywhere start here. */
   readonly settled: boolean
+  /** Once since start, every listed pod held this pod's topology: serve traffic (report Ready). */
   readonly ready: boolean
   /** Holds nothing it does not own, runs nothing for it, has nothing left to send. */
   readonly clean: boolean
@@ -151,7 +152,7 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
       strategy: gate.topology.strategy,
       count: gate.topology.count,
       settled: gate.settled,
-      ready: true,
+      ready: gate.ready,
       clean: clean(),
       horizon: gate.horizon,
       guilds: storage.list().length,

@@ -72,6 +72,7 @@ export class OwnershipGate {
   #epoch = 0
   #loadedAt: number
   #settled = false
+  #agreedOnce = false
   #horizon: number
   /** Topologies since the last settled one, as owner functions; a guild this pod owned under all of them was never given away. null: nothing carried. */
   #carried: Array<(guildId: GuildId) => number> | null = null
@@ -92,6 +93,13 @@ export class OwnershipGate {
   get epoch (): number { return this.#epoch }
   get settled (): boolean { return this.#settled }
   get horizon (): number { return this.#horizon }
+  /**
+   * Ready for traffic: once since the process started, a fresh round found
+   * every listed pod at this pod's topology. Weaker than settled on purpose:
+   * a new pod of a scale-up must turn Ready (the StatefulSet creates the next
+   * one only then) before its peers can have handed it everything.
+   */
+  get ready (): boolean { return this.#agreedOnce }
 
   owner (guildId: GuildId): number {
     return this.#pick(guildId, this.#topology.count)
@@ -137,10 +145,12 @@ export class OwnershipGate {
     if (round.epoch !== this.#epoch) return false
     if (round.listedAt - this.#loadedAt < this.listFreshnessMs) return false
     if (round.answers.length === 0) return false
+    if (!round.answers.every(a => a !== undefined && a.version === this.#version)) return false
+    this.#agreedOnce = true
     const heard = new Set<number>()
     let horizon = this.#horizon
     for (const a of round.answers) {
-      if (a === undefined || a.version !== this.#version || !a.clean) return false
+      if (a === undefined || !a.clean) return false
       heard.add(a.ordinal)
       horizon = Math.max(horizon, a.horizon)
     }

@@ -47,7 +47,10 @@ export function createReferenceGateway (opts: ReferenceGatewayOptions): Server {
 
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
-      reply(res, 200, { status: 'ok', ordinal: opts.ordinal })
+      // Not Ready until a round has found every peer at this pod's topology: a new pod takes
+      // no traffic (and the StatefulSet and the engine wait) until its peers hold the new count.
+      const ready = ownership?.status().ready ?? true
+      reply(res, ready ? 200 : 503, { status: ready ? 'ok' : 'settling', ordinal: opts.ordinal })
       return
     }
     if (req.url === PEER_PATHS.topology && ownership !== undefined) {

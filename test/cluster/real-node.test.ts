@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID, createHash } from 'node:crypto'
 import { Resolver } from 'node:dns/promises'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +11,8 @@ import { seededSnowflakes } from '../../service/routing/snowflakes'
 import { strategy } from '../../service/routing/strategies'
 import { allChains } from '../helpers/iptables'
 import { runLoad, type Outcome } from '../helpers/load'
+import { WriteLedger } from '../helpers/write-ledger'
+import type { Entry } from '../../service/gateway/guild-entries'
 import { podmanEnv } from '../image/podman'
 import { buildToolchain, startEngine, type CliResult, type Engine } from './pulumi-engine'
 import { BRIDGE, HOST_PLACES, startRealNode, type RealNode } from './real-node'
@@ -146,10 +148,79 @@ async function gatewayIdentities (): Promise<Record<string, string>> {
  * template); every answer is from an owner under one of the two counts or a
  * coded refusal; afterwards every guild is served by its owner under the new count.
  */
+/** Writers through the router Service: a refused write is retried later with a new request id. */
+function writeThroughService (guilds: readonly string[]): { ledger: WriteLedger, longestRefusal: Map<string, number>, stop: () => Promise<void> } {
+  const ledger = new WriteLedger()
+  const pool = new Pool(routerUrl, { connections: 4, headersTimeout: 15_000, bodyTimeout: 15_000 })
+  const refusedSince = new Map<string, number>()
+  const longestRefusal = new Map<string, number>()
+  let running = true
+  let n = 0
+  const worker = async (w: number): Promise<void> => {
+    while (running && ledger.sent.size < 100_000) {
+      const guild = guilds[(n++ * 7 + w) % guilds.length]!
+      const id = randomUUID()
+      const body = `writer ${w} entry ${n}`
+      ledger.sent.set(id, { guild, sha256: createHash('sha256').update(body).digest('hex') })
+      let key: string
+      try {
+        const res = await pool.request({ path: `/guilds/${guild}/entries`, method: 'POST', headers: { 'x-request-id': id, 'content-type': 'text/plain' }, body })
+        const json = await res.body.json().catch(() => ({})) as { seq?: number, error?: string }
+        key = res.statusCode === 201 ? '201' : `${res.statusCode} ${json.error ?? '?'}`
+        if (res.statusCode === 201) ledger.acked.set(guild, (ledger.acked.get(guild) ?? new Map<string, number>()).set(id, json.seq!))
+      } catch (err) {
+        key = `transport ${(err as { code?: string }).code ?? '?'}`
+      }
+      ledger.count(key)
+      const now = performance.now()
+      if (key === '201') {
+        const since = refusedSince.get(guild)
+        if (since !== undefined) longestRefusal.set(guild, Math.max(longestRefusal.get(guild) ?? 0, now - since))
+        refusedSince.delete(guild)
+      } else if (!refusedSince.has(guild)) refusedSince.set(guild, now)
+    }
+  }
+  const done = Promise.all([0, 1, 2, 3].map(worker))
+  return { ledger, longestRefusal, stop: async () => { running = false; await done; await pool.close() } }
+}
+
+/** Each gateway's own account of its handoffs (its peer port, from the host). */
+async function handoffTotals (): Promise<{ receivedGuilds: number, receivedBytes: number }> {
+  let receivedGuilds = 0
+  let receivedBytes = 0
+  for (const p of await pods('app.kubernetes.io/component=gateway')) {
+    try {
+      const res = await request(`http://${p.status.podIP as string}:3001/topology`, { headersTimeout: 2000, bodyTimeout: 2000 })
+      const s = await res.body.json() as { handoff: { received: { guilds: number, bytes: number } } }
+      receivedGuilds += s.handoff.received.guilds
+      receivedBytes += s.handoff.received.bytes
+    } catch { /* a pod without an address yet */ }
+  }
+  return { receivedGuilds, receivedBytes }
+}
+
 async function rescale (from: number, to: number): Promise<void> {
   const guilds = [...seededSnowflakes(800, 29n)]
   const survivors = Array.from({ length: Math.min(from, to) }, (_, n) => `gateway-${n}`)
   const before = await gatewayIdentities()
+  const writtenGuilds = guilds.slice(0, 200)
+  const writes = writeThroughService(writtenGuilds)
+  const totalsBefore = await handoffTotals()
+  // The engine's order on a scale-down: a leaving pod's last answer, before it is gone, must show it settled at the new count.
+  const leaving = Array.from({ length: Math.max(0, from - to) }, (_, i) => `gateway-${to + i}`)
+  const lastWord = new Map<string, { count: number, settled: boolean, sending: number }>()
+  let watching = true
+  const watch = Promise.all(leaving.map(async name => {
+    const ip = (await read('v1', 'Pod', name)).status.podIP as string
+    while (watching) {
+      try {
+        const res = await request(`http://${ip}:3001/topology`, { headersTimeout: 1000, bodyTimeout: 1000 })
+        const s = await res.body.json() as { count: number, settled: boolean, handoff: { sending: { guilds: number } } }
+        lastWord.set(name, { count: s.count, settled: s.settled, sending: s.handoff.sending.guilds })
+      } catch { /* gone, or going */ }
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+  }))
   await ok(['config', 'set', 'gatewayReplicas', String(to)])
   let done = false
   const pool = new Pool(routerUrl, { connections: 8, headersTimeout: 15_000, bodyTimeout: 15_000 })
@@ -186,6 +257,31 @@ async function rescale (from: number, to: number): Promise<void> {
   done = true
   const outcomes = await load
   await pool.close()
+  await writes.stop()
+  watching = false
+  await watch
+  for (const name of leaving) expect({ [name]: lastWord.get(name) }).toEqual({ [name]: { count: to, settled: true, sending: 0 } })
+
+  // Every guild written, read from its final owner through the Service: nothing lost, nothing doubled, nothing invented.
+  const reader = new Pool(routerUrl, { connections: 4, headersTimeout: 15_000, bodyTimeout: 15_000 })
+  const problems = await writes.ledger.audit(writtenGuilds, async guild => {
+    const res = await reader.request({ path: `/guilds/${guild}/entries`, method: 'GET' })
+    const body = await res.body.json() as { entries?: Entry[], error?: string }
+    if (res.statusCode !== 200 || res.headers['x-gateway-pod'] !== String(STRATEGY.pick(guild, to))) throw new Error(`guild ${guild}: ${res.statusCode} ${body.error ?? ''} from pod ${String(res.headers['x-gateway-pod'])}`)
+    return body.entries!
+  })
+  await reader.close()
+  const totalsAfter = await handoffTotals()
+  const moved = writtenGuilds.filter(g => STRATEGY.pick(g, from) !== STRATEGY.pick(g, to))
+  const waits = moved.map(g => writes.longestRefusal.get(g) ?? 0).sort((a, b) => a - b)
+  const unmovedRefused = writtenGuilds.filter(g => STRATEGY.pick(g, from) === STRATEGY.pick(g, to) && writes.longestRefusal.has(g)).length
+  const acked = [...writes.ledger.acked.values()].reduce((n, m) => n + m.size, 0)
+  log(`rescale ${from} → ${to} writes: ${writes.ledger.sent.size} sent, ${acked} acknowledged, ${JSON.stringify(Object.fromEntries(writes.ledger.outcomes))}; ` +
+    `${moved.length} written guilds moved, refused for at most ${((waits.at(-1) ?? 0) / 1000).toFixed(1)} s each (median ${((waits[Math.floor(waits.length / 2)] ?? 0) / 1000).toFixed(1)} s); ` +
+    `${unmovedRefused} unmoved guilds saw a refusal; received by the gateways: ${totalsAfter.receivedGuilds - totalsBefore.receivedGuilds} guilds, ` +
+    `${((totalsAfter.receivedBytes - totalsBefore.receivedBytes) / 1024).toFixed(0)} KiB`)
+  expect(problems.slice(0, 20)).toEqual([])
+  expect(acked).toBeGreaterThan(100)
 
   const kinds = new Map<string, number>()
   const bad: string[] = []

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +6,7 @@ import type { NodeProcess } from '../../dev/processes'
 import type { OwnershipStatus } from '../../service/gateway/gateway-ownership'
 import type { Entry } from '../../service/gateway/guild-entries'
 import { strategy, type StrategyName } from '../../service/routing/strategies'
+export { WriteLedger } from './write-ledger'
 import { Cleanup, closedPortUrl, startGateway, startRouterProcess, type RouterProcess } from './topology'
 import { until } from './until'
 
@@ -133,44 +133,6 @@ export class StatefulTier {
 export async function readEntries (base: string, guildId: string): Promise<{ status: number, body: { entries?: Entry[], error?: string } }> {
   const res = await request(`${base}/guilds/${guildId}/entries`, { headers: { 'x-guild-id': guildId } })
   return { status: res.statusCode, body: await res.body.json() as { entries?: Entry[], error?: string } }
-}
-
-/** What writers sent and what was acknowledged, per guild. */
-export class WriteLedger {
-  /** Every request id sent, with its body digest. */
-  readonly sent = new Map<string, { guild: string, sha256: string }>()
-  /** 201-acknowledged request ids per guild, with the seq the gateway gave. */
-  readonly acked = new Map<string, Map<string, number>>()
-  readonly outcomes = new Map<string, number>()
-
-  count (key: string): void { this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1) }
-
-  newId (): string { return randomUUID() }
-
-  /**
-   * Reads each guild from `read(guild)` and returns every violation found:
-   * an acknowledged entry missing or stored twice, an entry nobody sent,
-   * sequence numbers with a gap.
-   */
-  async audit (guilds: readonly string[], read: (guild: string) => Promise<Entry[]>): Promise<string[]> {
-    const problems: string[] = []
-    for (const guild of guilds) {
-      const entries = await read(guild)
-      const seen = new Map<string, number>()
-      entries.forEach((e, i) => {
-        if (e.seq !== i + 1) problems.push(`${guild}: entry ${i} has seq ${e.seq}`)
-        seen.set(e.requestId, (seen.get(e.requestId) ?? 0) + 1)
-        const sent = this.sent.get(e.requestId)
-        if (sent === undefined || sent.guild !== guild || sent.sha256 !== e.sha256) problems.push(`${guild}: stored entry ${e.requestId} was never sent to it`)
-      })
-      for (const [id] of this.acked.get(guild) ?? []) {
-        const n = seen.get(id) ?? 0
-        if (n !== 1) problems.push(`${guild}: acknowledged entry ${id} stored ${n} times`)
-      }
-      for (const [id, n] of seen) if (n > 1 && !(this.acked.get(guild)?.has(id) ?? false)) problems.push(`${guild}: entry ${id} stored ${n} times`)
-    }
-    return problems
-  }
 }
 
 /** Pairs of intervals in which two different pods ran requests for one guild at the same time. */

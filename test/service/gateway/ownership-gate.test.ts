@@ -29,8 +29,11 @@ describe('OwnershipGate', () => {
     expect(mine.map(g => gate.decide(g, true, false).kind)).toEqual(mine.map(() => 'accept'))
     expect(gate.settle({ epoch: 0, listedAt: 1, answers: [...all(3, v3).slice(0, 2), { ordinal: 2, version: v4, clean: true, horizon: 4 }] })).toBe(false)
     expect(gate.settle({ epoch: 0, listedAt: 1, answers: [...all(3, v3).slice(0, 2), undefined] })).toBe(false)
+    expect(gate.ready).toBe(false)
     expect(gate.settle({ epoch: 0, listedAt: 1, answers: all(3, v3, { ordinal: 0, clean: false }) })).toBe(false)
     expect(gate.settled).toBe(false)
+    // Every pod holds its topology: Ready, though gateway-0 still has guilds to hand off.
+    expect(gate.ready).toBe(true)
     expect(gate.settle({ epoch: 0, listedAt: 1, answers: all(3, v3) })).toBe(true)
     expect(mine.map(g => gate.decide(g, false, false).kind)).toEqual(mine.map(() => 'accept'))
   })
