@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { rmSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -219,27 +220,20 @@ describe('faults during a handoff', () => {
     await tier.start(pod)
   }
 
-  it('SIGKILL of the previous owner in the middle of its transfers: it resumes, and every acknowledged entry arrives once', async () => {
+  it.each([
+    ['the previous owner in the middle of its transfers: it resumes', 1, '"msg":"handoff sent"'],
+    ['the new owner while it imports: the senders send again', 3, '"msg":"handoff received"']
+  ] as const)('SIGKILL of %s, and every acknowledged entry arrives once', async (_who, ordinal, line) => {
     const { tier, ledger } = await populated('md5-mod')
     await tier.start(tier.pods[3]!, 4)
     for (const pod of tier.pods.slice(0, 3)) tier.setTopology(pod, 4)
-    await killAfter(tier, tier.pods[1]!, '"msg":"handoff sent"')
-    await tier.settledAt(tier.pods, 4)
-    expect(await finalAudit(tier, ledger, 4)).toEqual([])
-  }, 180_000)
-
-  it('SIGKILL of the new owner while it imports: the senders send again, and every acknowledged entry arrives once', async () => {
-    const { tier, ledger } = await populated('md5-mod')
-    await tier.start(tier.pods[3]!, 4)
-    for (const pod of tier.pods.slice(0, 3)) tier.setTopology(pod, 4)
-    await killAfter(tier, tier.pods[3]!, '"msg":"handoff received"')
+    await killAfter(tier, tier.pods[ordinal]!, line)
     await tier.settledAt(tier.pods, 4)
     expect(await finalAudit(tier, ledger, 4)).toEqual([])
   }, 180_000)
 
   it('a leaving pod whose volume is lost: its guilds are refused with a code, never served empty, until the operator names one', async () => {
     const { tier } = await populated('jump')
-    const { rmSync } = await import('node:fs')
     await tier.start(tier.pods[3]!, 4)
     for (const pod of tier.pods.slice(0, 3)) tier.setTopology(pod, 4)
     await tier.settledAt(tier.pods, 4)
