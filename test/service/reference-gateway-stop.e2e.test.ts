@@ -59,3 +59,14 @@ describe('the reference gateway on SIGTERM (a pod told to go)', () => {
     expect(await exited).toEqual([0, null])
   })
 })
+
+describe('the reference gateway at start', () => {
+  it.each([
+    ['ORDINAL=""', { ORDINAL: '' }, 'ORDINAL must be an integer ≥ 0 (got "")'],
+    ['ORDINAL=1.5', { ORDINAL: '1.5' }, 'ORDINAL must be an integer ≥ 0 (got "1.5")']
+  ])('refuses %s (a pod without its index label must not act as gateway-0)', async (_name, env, message) => {
+    const proc = startGateway(cleanup, 0, env)
+    await expect(proc.listening).rejects.toThrow(message)
+    expect(proc.child.exitCode).toBe(2)
+  })
+})
