@@ -122,12 +122,15 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
   const gate = new OwnershipGate(opts.ordinal, initial, now(), { listFreshnessMs: opts.listFreshnessMs ?? 0, horizon: journal?.horizon })
   const leases = new GuildLeases()
   let peerUrls: ReadonlyMap<number, string> = new Map()
+  /** Each answering ordinal's topology version in the last round. */
+  let peerVersions: ReadonlyMap<number, string> = new Map()
   /** What peers last said they still have to send here. */
   let inbound = { guilds: 0, bytes: 0 }
   const sender = journal === undefined
     ? undefined
     : new HandoffSender({
-      ordinal: gate.ordinal, owner: g => gate.owner(g), storage, journal, leases, peerUrl: n => peerUrls.get(n), timeoutMs: Math.max(timeoutMs, 30_000), log
+      ordinal: gate.ordinal, owner: g => gate.owner(g), storage, journal, leases, peerUrl: n => peerUrls.get(n),
+      agrees: n => peerVersions.get(n) === gate.version, timeoutMs: Math.max(timeoutMs, 30_000), log
     })
   const receiver = journal === undefined
     ? undefined
@@ -192,6 +195,7 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
       try {
         const round = await peerRound(gate, opts.peers, now, timeoutMs)
         peerUrls = round.urls
+        peerVersions = new Map(round.answers.flatMap(a => a === undefined ? [] : [[a.ordinal, a.version] as const]))
         inbound = { guilds: round.answers.reduce((n, a) => n + Number(a?.sendingTo?.[gate.ordinal] ?? 0), 0), bytes: 0 }
         if (gate.settle(round)) {
           inbound = { guilds: 0, bytes: 0 }

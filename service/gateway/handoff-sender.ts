@@ -15,6 +15,14 @@ export interface HandoffSenderDeps {
   readonly leases: GuildLeases
   /** The peer-port base URL of a pod, from the last peer round; undefined while unknown. */
   readonly peerUrl: (ordinal: number) => string | undefined
+  /**
+   * Whether that pod answered the last round with this pod's own topology.
+   * A guild is fenced for a pod only then: a receiver that still holds an
+   * older topology would find the guild is not its own and send it straight
+   * back, and two pods whose kubelets refresh a minute apart would bounce a
+   * guild (and refuse it) for that whole minute.
+   */
+  readonly agrees: (ordinal: number) => boolean
   readonly timeoutMs: number
   readonly log: (line: Record<string, unknown>) => void
 }
@@ -129,6 +137,10 @@ export class HandoffSender {
     if (transfer === undefined) {
       if (owner(guildId) === ordinal) {
         this.#queue.delete(guildId) // given back before the point of no return: it simply stays
+        return
+      }
+      if (!this.#deps.agrees(owner(guildId))) {
+        this.lastError = `guild ${guildId}: pod ${owner(guildId)} does not hold this pod's topology yet`
         return
       }
       this.#fencing.add(guildId)

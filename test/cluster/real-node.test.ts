@@ -148,16 +148,19 @@ async function gatewayIdentities (): Promise<Record<string, string>> {
  * template); every answer is from an owner under one of the two counts or a
  * coded refusal; afterwards every guild is served by its owner under the new count.
  */
+/** Every write sent to the staging stack by the rescale tests: a guild keeps the entries of every rescale before. */
+const ledger = new WriteLedger()
+
 /** Writers through the router Service: a refused write is retried later with a new request id. */
 function writeThroughService (guilds: readonly string[]): { ledger: WriteLedger, longestRefusal: Map<string, number>, stop: () => Promise<void> } {
-  const ledger = new WriteLedger()
+  const sentBefore = ledger.sent.size
   const pool = new Pool(routerUrl, { connections: 4, headersTimeout: 15_000, bodyTimeout: 15_000 })
   const refusedSince = new Map<string, number>()
   const longestRefusal = new Map<string, number>()
   let running = true
   let n = 0
   const worker = async (w: number): Promise<void> => {
-    while (running && ledger.sent.size < 100_000) {
+    while (running && ledger.sent.size - sentBefore < 100_000) {
       const guild = guilds[(n++ * 7 + w) % guilds.length]!
       const id = randomUUID()
       const body = `writer ${w} entry ${n}`
@@ -204,6 +207,8 @@ async function rescale (from: number, to: number): Promise<void> {
   const survivors = Array.from({ length: Math.min(from, to) }, (_, n) => `gateway-${n}`)
   const before = await gatewayIdentities()
   const writtenGuilds = guilds.slice(0, 200)
+  const ackedBefore = [...ledger.acked.values()].reduce((n, m) => n + m.size, 0)
+  const sentBefore = ledger.sent.size
   const writes = writeThroughService(writtenGuilds)
   const totalsBefore = await handoffTotals()
   // The engine's order on a scale-down: a leaving pod's last answer, before it is gone, must show it settled at the new count.
@@ -275,8 +280,8 @@ async function rescale (from: number, to: number): Promise<void> {
   const moved = writtenGuilds.filter(g => STRATEGY.pick(g, from) !== STRATEGY.pick(g, to))
   const waits = moved.map(g => writes.longestRefusal.get(g) ?? 0).sort((a, b) => a - b)
   const unmovedRefused = writtenGuilds.filter(g => STRATEGY.pick(g, from) === STRATEGY.pick(g, to) && writes.longestRefusal.has(g)).length
-  const acked = [...writes.ledger.acked.values()].reduce((n, m) => n + m.size, 0)
-  log(`rescale ${from} → ${to} writes: ${writes.ledger.sent.size} sent, ${acked} acknowledged, ${JSON.stringify(Object.fromEntries(writes.ledger.outcomes))}; ` +
+  const acked = [...writes.ledger.acked.values()].reduce((n, m) => n + m.size, 0) - ackedBefore
+  log(`rescale ${from} → ${to} writes: ${writes.ledger.sent.size - sentBefore} sent, ${acked} acknowledged; since the first rescale ${JSON.stringify(Object.fromEntries(writes.ledger.outcomes))}; ` +
     `${moved.length} written guilds moved, refused for at most ${((waits.at(-1) ?? 0) / 1000).toFixed(1)} s each (median ${((waits[Math.floor(waits.length / 2)] ?? 0) / 1000).toFixed(1)} s); ` +
     `${unmovedRefused} unmoved guilds saw a refusal; received by the gateways: ${totalsAfter.receivedGuilds - totalsBefore.receivedGuilds} guilds, ` +
     `${((totalsAfter.receivedBytes - totalsBefore.receivedBytes) / 1024).toFixed(0)} KiB`)
