@@ -187,11 +187,11 @@ function writeThroughService (guilds: readonly string[]): { ledger: WriteLedger,
   return { ledger, longestRefusal, stop: async () => { running = false; await done; await pool.close() } }
 }
 
-/** Each gateway's own account of its handoffs (its peer port, from the host). */
-async function handoffTotals (): Promise<{ receivedGuilds: number, receivedBytes: number }> {
+/** What the named gateways say they received (their peer ports, from the host): counters since each process started. */
+async function handoffTotals (names: readonly string[]): Promise<{ receivedGuilds: number, receivedBytes: number }> {
   let receivedGuilds = 0
   let receivedBytes = 0
-  for (const p of await pods('app.kubernetes.io/component=gateway')) {
+  for (const p of (await pods('app.kubernetes.io/component=gateway')).filter(p => names.includes(p.metadata?.name as string))) {
     try {
       const res = await request(`http://${p.status.podIP as string}:3001/topology`, { headersTimeout: 2000, bodyTimeout: 2000 })
       const s = await res.body.json() as { handoff: { received: { guilds: number, bytes: number } } }
@@ -210,7 +210,9 @@ async function rescale (from: number, to: number): Promise<void> {
   const ackedBefore = [...ledger.acked.values()].reduce((n, m) => n + m.size, 0)
   const sentBefore = ledger.sent.size
   const writes = writeThroughService(writtenGuilds)
-  const totalsBefore = await handoffTotals()
+  // Counted on the pods that stay throughout, so a leaving pod's counters do not vanish from the sum.
+  const receivers = Array.from({ length: Math.max(from, to) }, (_, n) => `gateway-${n}`).filter(n => from < to || survivors.includes(n))
+  const totalsBefore = await handoffTotals(receivers)
   // The engine's order on a scale-down: a leaving pod's last answer, before it is gone, must show it settled at the new count.
   const leaving = Array.from({ length: Math.max(0, from - to) }, (_, i) => `gateway-${to + i}`)
   const lastWord = new Map<string, { count: number, settled: boolean, sending: number }>()
@@ -276,7 +278,7 @@ async function rescale (from: number, to: number): Promise<void> {
     return body.entries!
   })
   await reader.close()
-  const totalsAfter = await handoffTotals()
+  const totalsAfter = await handoffTotals(receivers)
   const moved = writtenGuilds.filter(g => STRATEGY.pick(g, from) !== STRATEGY.pick(g, to))
   const waits = moved.map(g => writes.longestRefusal.get(g) ?? 0).sort((a, b) => a - b)
   const unmovedRefused = writtenGuilds.filter(g => STRATEGY.pick(g, from) === STRATEGY.pick(g, to) && writes.longestRefusal.has(g)).length
