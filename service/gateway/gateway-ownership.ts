@@ -121,16 +121,15 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
   const initial = file === undefined ? (opts.source as { topology: Topology }).topology : parseTopology(readFileSync(file, 'utf8'), file)
   const gate = new OwnershipGate(opts.ordinal, initial, now(), { listFreshnessMs: opts.listFreshnessMs ?? 0, horizon: journal?.horizon })
   const leases = new GuildLeases()
-  let peerUrls: ReadonlyMap<number, string> = new Map()
-  /** Each answering ordinal's topology version in the last round. */
-  let peerVersions: ReadonlyMap<number, string> = new Map()
+  /** Each ordinal that answered the last round: where to reach it, and the topology it held. */
+  let peers: ReadonlyMap<number, { url: string, version: string }> = new Map()
   /** What peers last said they still have to send here. */
   let inbound = { guilds: 0, bytes: 0 }
   const sender = journal === undefined
     ? undefined
     : new HandoffSender({
-      ordinal: gate.ordinal, owner: g => gate.owner(g), storage, journal, leases, peerUrl: n => peerUrls.get(n),
-      agrees: n => peerVersions.get(n) === gate.version, timeoutMs: Math.max(timeoutMs, 30_000), log
+      ordinal: gate.ordinal, owner: g => gate.owner(g), storage, journal, leases, peerUrl: n => peers.get(n)?.url,
+      agrees: n => peers.get(n)?.version === gate.version, timeoutMs: Math.max(timeoutMs, 30_000), log
     })
   const receiver = journal === undefined
     ? undefined
@@ -194,8 +193,7 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
     if ((!gate.settled || (sender !== undefined && !sender.idle)) && opts.peers !== undefined) {
       try {
         const round = await peerRound(gate, opts.peers, now, timeoutMs)
-        peerUrls = round.urls
-        peerVersions = new Map(round.answers.flatMap(a => a === undefined ? [] : [[a.ordinal, a.version] as const]))
+        peers = round.peers
         inbound = { guilds: round.answers.reduce((n, a) => n + Number(a?.sendingTo?.[gate.ordinal] ?? 0), 0), bytes: 0 }
         if (gate.settle(round)) {
           inbound = { guilds: 0, bytes: 0 }

@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { request } from 'undici'
 import type { OwnershipStatus } from './gateway-ownership'
 import { barrierVerdict } from './handoff-barrier'
-import { PEER_PATHS } from './handoff-wire'
-import { dnsPeers } from './peers'
+import { dnsPeers, peerStatus } from './peers'
 import { parseTopology } from './topology'
 
 /**
@@ -21,16 +19,7 @@ const pollMs = Number(env.POLL_MS ?? '1000')
 const say = (line: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify({ ...line, role: 'handoff-barrier' })}\n`) }
 
 async function ask (url: string): Promise<OwnershipStatus | undefined> {
-  try {
-    const res = await request(`${url}${PEER_PATHS.topology}`, { headersTimeout: 2000, bodyTimeout: 2000 })
-    if (res.statusCode !== 200) {
-      await res.body.dump()
-      return undefined
-    }
-    return await res.body.json() as OwnershipStatus
-  } catch {
-    return undefined
-  }
+  return await peerStatus(url, 2000) as OwnershipStatus | undefined
 }
 
 async function main (): Promise<void> {

@@ -32,9 +32,9 @@ export function filePeers (path: string): PeerDirectory {
 /** GET /topology: what a gateway holds. Read-only, so it is served on the client port too (for the routers' status page). */
 export const TOPOLOGY_PATH = PEER_PATHS.topology
 
-/** One round, plus where each answering ordinal can be reached (for handoffs). */
+/** One round, plus where each answering ordinal can be reached and what it holds (for handoffs). */
 export interface AskedRound extends PeerRound {
-  readonly urls: ReadonlyMap<number, string>
+  readonly peers: ReadonlyMap<number, { url: string, version: string }>
 }
 
 /** Asks each listed peer what it holds, for the gate's current epoch. */
@@ -44,24 +44,29 @@ export async function peerRound (gate: OwnershipGate, peers: PeerDirectory, now:
   const listedAt = now()
   const list = await peers()
   const answers = await Promise.all(list.map(async url => await peerAnswer(url, timeoutMs)))
-  const urls = new Map<number, string>()
-  answers.forEach((a, i) => { if (a !== undefined) urls.set(a.ordinal, list[i]!) })
-  return { epoch, listedAt, answers, urls }
+  const known = new Map<number, { url: string, version: string }>()
+  answers.forEach((a, i) => { if (a !== undefined) known.set(a.ordinal, { url: list[i]!, version: a.version }) })
+  return { epoch, listedAt, answers, peers: known }
 }
 
-async function peerAnswer (base: string, timeoutMs: number): Promise<PeerAnswer | undefined> {
+/** A peer's GET /topology as sent, or undefined when it did not answer 200 with JSON in time. */
+export async function peerStatus (base: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
   try {
     const res = await request(`${base}${PEER_PATHS.topology}`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
     if (res.statusCode !== 200) {
       await res.body.dump()
       return undefined
     }
-    const b = await res.body.json() as Record<string, unknown>
-    if (typeof b.version !== 'string' || !Number.isInteger(b.ordinal) || !Number.isInteger(b.horizon)) return undefined
-    const to = (b.handoff as { sending?: { to?: unknown } } | undefined)?.sending?.to
-    const sendingTo = typeof to === 'object' && to !== null ? to as Record<string, number> : undefined
-    return { ordinal: b.ordinal as number, version: b.version, clean: b.clean === true, horizon: b.horizon as number, ...(sendingTo === undefined ? {} : { sendingTo }) }
+    return await res.body.json() as Record<string, unknown>
   } catch {
     return undefined
   }
+}
+
+async function peerAnswer (base: string, timeoutMs: number): Promise<PeerAnswer | undefined> {
+  const b = await peerStatus(base, timeoutMs)
+  if (b === undefined || typeof b.version !== 'string' || !Number.isInteger(b.ordinal) || !Number.isInteger(b.horizon)) return undefined
+  const to = (b.handoff as { sending?: { to?: unknown } } | undefined)?.sending?.to
+  const sendingTo = typeof to === 'object' && to !== null ? to as Record<string, number> : undefined
+  return { ordinal: b.ordinal as number, version: b.version, clean: b.clean === true, horizon: b.horizon as number, ...(sendingTo === undefined ? {} : { sendingTo }) }
 }

@@ -6,6 +6,8 @@ import { isGuildId, type GuildId } from '../routing/guild-id'
 import { StorageError, type GuildStorage } from './guild-storage'
 
 const SUFFIX = '.sqlite'
+/** Open guild databases kept at once: each holds file descriptors (the file, its WAL and shared memory). */
+const MAX_OPEN = 256
 
 /**
  * One SQLite file per guild under `<dir>/guilds/`, with Node's built-in
@@ -55,9 +57,13 @@ export class SqliteGuildStore implements GuildStorage {
     if (db === undefined) {
       db = new DatabaseSync(this.#path(guildId))
       db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; ${this.#schema}`)
-      this.#open.set(guildId, db)
       this.#present.add(guildId)
+      // Closing the least recently used is safe: node:sqlite is synchronous, so no request holds a handle across an await.
+      if (this.#open.size >= MAX_OPEN) this.#close(this.#open.keys().next().value!)
+    } else {
+      this.#open.delete(guildId) // re-inserted below: the Map's order is the recency order
     }
+    this.#open.set(guildId, db)
     return db
   }
 
