@@ -125,7 +125,8 @@ describe(`guild data moves with its guild (seed ${seed})`, () => {
     const writers = startWriters(routers)
     await sleep(400)
     for (let i = 1; i < counts.length; i++) await rescale(tier, routers, counts[i - 1]!, counts[i]!)
-    await sleep(200)
+    // Enough acknowledged writes to matter, counted rather than timed: a busy machine writes fewer per second.
+    await until('200 acknowledged writes', async () => [...writers.ledger.acked.values()].reduce((n, m) => n + m.size, 0) >= 200 ? true : undefined, 120_000)
     await writers.stop()
 
     const final = counts.at(-1)!
@@ -135,9 +136,8 @@ describe(`guild data moves with its guild (seed ${seed})`, () => {
     console.log(`${strat} ${counts.join('→')} seed ${seed}: ${writers.ledger.sent.size} sent, ${acked} acknowledged, ${handoffLines(tier, 'handoff sent')} guilds handed off, outcomes ${JSON.stringify(Object.fromEntries(writers.ledger.outcomes))}`)
     expect(problems).toEqual([])
     expect(found).toEqual([])
-    // The run really moved data while writes ran, and wrote enough to matter.
+    // The run really moved data while writes ran.
     expect(handoffLines(tier, 'handoff sent')).toBeGreaterThan(0)
-    expect(acked).toBeGreaterThan(200)
     // Whatever was not acknowledged got a code: refused, or (502, when a leaving pod closed a kept-alive
     // connection under a write) possibly delivered, which the audit above covers: never stored twice.
     const allowed = new Set(['201', '421 not_owner', '421 ownership_pending', '503 gateway_unavailable', '502 bad_gateway'])
