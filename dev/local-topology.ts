@@ -8,8 +8,8 @@ import { parseConfig } from '../service/config'
 import { ConfigError } from '../service/errors'
 import type { OwnershipStatus } from '../service/gateway/gateway-ownership'
 import { strategy } from '../service/routing/strategies'
-import { freePort } from './free-port'
 import { startNode, type NodeProcess } from './processes'
+import { STRIPES, stablePort } from './stable-port'
 
 /**
  * `npm start`: N stateful reference gateways and one router on 127.0.0.1,
@@ -52,8 +52,10 @@ async function main (): Promise<void> {
   process.once('SIGTERM', () => { void cleanUp().then(() => process.exit(0)) })
 
   const gateways: Gateway[] = []
+  // A gateway keeps its ports across a rescale; the upper stripes are this tool's (tests take the lower ones).
+  const stripe = STRIPES / 2 + process.pid % (STRIPES / 2)
   for (let n = 0; n < MAX_PODS; n++) {
-    gateways.push({ ordinal: n, port: await freePort(), peerPort: await freePort(), dataDir: join(dir, `gateway-${n}`), topologyFile: join(dir, `topology-${n}.json`) })
+    gateways.push({ ordinal: n, port: await stablePort(host, stripe), peerPort: await stablePort(host, stripe), dataDir: join(dir, `gateway-${n}`), topologyFile: join(dir, `topology-${n}.json`) })
   }
   const listed = new Set<number>()
   const writePeers = (): void => { writeFileSync(peersFile, [...listed].map(n => `http://${host}:${gateways[n]!.peerPort}`).join('\n')) }

@@ -7,7 +7,8 @@ import type { OwnershipStatus } from '../../service/gateway/gateway-ownership'
 import type { Entry } from '../../service/gateway/guild-entries'
 import { strategy, type StrategyName } from '../../service/routing/strategies'
 export { WriteLedger } from './write-ledger'
-import { Cleanup, closedPortUrl, startGateway, startRouterProcess, type RouterProcess } from './topology'
+import { STRIPES, stablePort } from '../../dev/stable-port'
+import { Cleanup, startGateway, startRouterProcess, type RouterProcess } from './topology'
 import { until } from './until'
 
 export interface StatefulPod {
@@ -61,7 +62,7 @@ export class StatefulTier {
     for (let ordinal = 0; ordinal < opts.pods; ordinal++) {
       const dataDir = join(tier.dir, `data-${ordinal}`)
       mkdirSync(dataDir)
-      tier.pods.push({ ordinal, url: await closedPortUrl(), peerUrl: await closedPortUrl(), dataDir, topologyFile: join(tier.dir, `topology-${ordinal}.json`) })
+      tier.pods.push({ ordinal, url: await portUrl(), peerUrl: await portUrl(), dataDir, topologyFile: join(tier.dir, `topology-${ordinal}.json`) })
     }
     return tier
   }
@@ -128,6 +129,16 @@ export class StatefulTier {
       return { guild, pod: Number(pod), start: Number(start), end: Number(end) }
     })
   }
+}
+
+/**
+ * A pod keeps its address across restarts and a later scale-up, so its port
+ * comes from outside the ephemeral range; each vitest worker takes the lower
+ * half's stripe of its pool id (`npm start` children take the upper half).
+ */
+async function portUrl (): Promise<string> {
+  const stripe = Number(process.env.VITEST_POOL_ID ?? 0) % (STRIPES / 2)
+  return `http://127.0.0.1:${await stablePort('127.0.0.1', stripe)}`
 }
 
 export async function readEntries (base: string, guildId: string): Promise<{ status: number, body: { entries?: Entry[], error?: string } }> {
