@@ -20,19 +20,21 @@ export const STRIPES = 16
 /** Per stripe, the next port to try: a port handed out is not free until its process listens. */
 const cursors = new Map<number, number>()
 
-export async function stablePort (host: string, stripe: number): Promise<number> {
+/** A port free on every one of `hosts` (a tier that gives each pod its own loopback address uses one port on all). */
+export async function stablePort (hosts: string | readonly string[], stripe: number): Promise<number> {
+  const all = typeof hosts === 'string' ? [hosts] : hosts
   const [low, high] = stableRange()
   const width = Math.floor((high - low) / STRIPES)
   const first = low + (stripe % STRIPES) * width
   const from = cursors.get(first) ?? first
   for (let tries = 0; tries < width; tries++) {
     const port = first + ((from - first + tries) % width)
-    if (await bindable(host, port)) {
+    if (await everyBindable(all, port)) {
       cursors.set(first, port + 1)
       return port
     }
   }
-  throw new Error(`no free port in ${first}-${first + width - 1} on ${host}`)
+  throw new Error(`no free port in ${first}-${first + width - 1} on ${all.join(', ')}`)
 }
 
 /** Below the ephemeral range (Linux default 32768-60999), or above it if that leaves more room. */
@@ -44,6 +46,11 @@ function stableRange (): [number, number] {
     if (Number.isInteger(a) && Number.isInteger(b)) { lo = a!; hi = b! }
   } catch { /* not Linux: keep the default */ }
   return lo - 10_000 >= 65_535 - hi ? [10_000, lo] : [hi + 1, 65_536]
+}
+
+async function everyBindable (hosts: readonly string[], port: number): Promise<boolean> {
+  for (const host of hosts) if (!await bindable(host, port)) return false
+  return true
 }
 
 async function bindable (host: string, port: number): Promise<boolean> {

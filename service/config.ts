@@ -11,6 +11,12 @@ export interface RouterConfig {
   readonly numGatewayPods: number
   /** Base URL (origin) of each gateway pod, indexed by ordinal. */
   readonly gatewayUrls: readonly string[]
+  /**
+   * Where the URLs came from, when from a template: a gateway's `not_owner`
+   * may name an ordinal past NUM_GATEWAY_PODS during a scale-up, and the
+   * router can reach it only through the template. Undefined with GATEWAY_URLS.
+   */
+  readonly gatewayUrlTemplate: string | undefined
   readonly host: string
   readonly port: number
   readonly adminPort: number
@@ -31,6 +37,8 @@ export interface RouterConfig {
   /** `none`: a guild is served by its owner or not at all. `next`: stateless gateways only. */
   readonly failover: 'none' | 'next'
   readonly retryMaxAttempts: number
+  /** How long to wait before asking again a gateway that answered 421 `ownership_pending`. */
+  readonly ownershipRetryMs: number
   readonly retryBaseMs: number
   readonly retryMaxBackoffMs: number
   readonly retryBudgetPercent: number
@@ -62,9 +70,11 @@ type Env = Readonly<Record<string, string | undefined>>
 
 export function parseConfig (env: Env): RouterConfig {
   const numGatewayPods = integer(env, 'NUM_GATEWAY_PODS', { min: 1, max: 100_000 })
+  const addresses = gatewayAddresses(env, numGatewayPods)
   const config: RouterConfig = {
     numGatewayPods,
-    gatewayUrls: gatewayUrls(env, numGatewayPods),
+    gatewayUrls: addresses.urls,
+    gatewayUrlTemplate: addresses.template,
     host: env.HOST === undefined || env.HOST === '' ? '0.0.0.0' : env.HOST,
     port: integer(env, 'PORT', { min: 0, max: 65_535, fallback: 8080 }),
     adminPort: integer(env, 'ADMIN_PORT', { min: 0, max: 65_535, fallback: 9090 }),
@@ -87,6 +97,9 @@ export function parseConfig (env: Env): RouterConfig {
     trustProxyHeaders: boolean(env, 'TRUST_PROXY_HEADERS', false),
     failover: oneOf(env, 'FAILOVER', ['none', 'next'] as const, 'none'),
     retryMaxAttempts: integer(env, 'RETRY_MAX_ATTEMPTS', { min: 1, max: 10, fallback: 3 }),
+    // A moved guild's data takes milliseconds to a few seconds to arrive: ask
+    // often enough that the wait ends soon after, inside the deadline.
+    ownershipRetryMs: integer(env, 'OWNERSHIP_RETRY_MS', { min: 1, fallback: 200 }),
     // Envoy's defaults: 25 ms doubling to 250 ms, with full jitter.
     retryBaseMs: integer(env, 'RETRY_BASE_MS', { min: 1, fallback: 25 }),
     retryMaxBackoffMs: integer(env, 'RETRY_MAX_BACKOFF_MS', { min: 1, fallback: 250 }),
@@ -121,7 +134,7 @@ export function parseConfig (env: Env): RouterConfig {
   return Object.freeze(config)
 }
 
-function gatewayUrls (env: Env, numPods: number): readonly string[] {
+function gatewayAddresses (env: Env, numPods: number): { urls: readonly string[], template: string | undefined } {
   const list = env.GATEWAY_URLS
   if (list !== undefined && list.trim() !== '') {
     const urls = list.split(',').map(s => s.trim())
@@ -129,7 +142,7 @@ function gatewayUrls (env: Env, numPods: number): readonly string[] {
       throw new ConfigError('GATEWAY_URLS',
         `must list exactly NUM_GATEWAY_PODS (${numPods}) comma-separated base URLs, one per ordinal (got ${urls.length})`)
     }
-    return Object.freeze(urls.map(u => baseUrl('GATEWAY_URLS', u)))
+    return { urls: Object.freeze(urls.map(u => baseUrl('GATEWAY_URLS', u))), template: undefined }
   }
   const template = env.GATEWAY_URL_TEMPLATE ?? DEFAULT_GATEWAY_URL_TEMPLATE
   if (!template.includes('{ordinal}')) {
@@ -140,7 +153,7 @@ function gatewayUrls (env: Env, numPods: number): readonly string[] {
   for (let n = 0; n < numPods; n++) {
     urls.push(baseUrl('GATEWAY_URL_TEMPLATE', template.replaceAll('{ordinal}', String(n))))
   }
-  return Object.freeze(urls)
+  return { urls: Object.freeze(urls), template }
 }
 
 /** A gateway base URL is an http(s) origin: requests keep their own path. */

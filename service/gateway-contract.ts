@@ -14,3 +14,12 @@ export function gatewayUrlTemplate (parts: { statefulSet: string, service: strin
   const host = `${parts.statefulSet}-{ordinal}.${parts.service}${parts.domain === undefined ? '' : `.${parts.domain}`}`
   return `http://${host}:${parts.port}`
 }
+
+/**
+ * On a gateway's 421, which refusal it is (`not_owner` or
+ * `ownership_pending`), so a router can act on it from the headers alone: a
+ * 421 means the gateway did no work for the request.
+ */
+export const REFUSAL_HEADER = 'x-gateway-refusal'
+/** On a 421 `not_owner`: the ordinal that owns the guild under the gateway's topology. */
+export const OWNER_HEADER = 'x-gateway-owner'

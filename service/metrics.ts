@@ -26,6 +26,8 @@ export interface RouterMetrics {
   /** A request for `owner` was sent to another pod (FAILOVER=next). */
   failover (owner: number): void
   budgetExhausted (): void
+  /** What the router did with a gateway's 421 (refusal-policy.ts): `redirect`, `wait` or `pass` (sent to the client). */
+  ownershipRefusal (pod: number, action: string): void
   podState (pod: number, state: PodState): void
   ejected (pod: number): void
 }
@@ -94,6 +96,12 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
     help: 'Retries refused because the retry budget was spent.',
     registers: [registry]
   })
+  const ownershipRefusals = new Counter({
+    name: 'guild_router_ownership_refusals_total',
+    help: 'Gateway 421 answers, by the pod that refused and what the router did: redirect (followed not_owner once), wait (asked a pending owner again), pass (answered the client with it).',
+    labelNames: ['pod', 'action'] as const,
+    registers: [registry]
+  })
   const ejections = new Counter({
     name: 'guild_router_ejections_total',
     help: 'Times a pod was ejected after consecutive connection failures, by pod.',
@@ -135,6 +143,9 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
     },
     budgetExhausted () {
       budgetExhausted.inc()
+    },
+    ownershipRefusal (pod, action) {
+      ownershipRefusals.labels(podLabel(pod), action).inc()
     },
     podState (pod, state) {
       for (const s of POD_STATES) podStates.labels(String(pod), s).set(s === state ? 1 : 0)

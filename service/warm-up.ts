@@ -38,7 +38,7 @@ export async function warmUp (config: RouterConfig, requests: number): Promise<W
     req.once('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' }).end('{}'))
   }))
   const standIn = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`
-  const copy: RouterConfig = { ...config, gatewayUrls: config.gatewayUrls.map(() => standIn) }
+  const copy: RouterConfig = { ...config, gatewayUrls: config.gatewayUrls.map(() => standIn), gatewayUrlTemplate: undefined }
   const pools = new GatewayPools(copy)
   const proxy = createProxyHandler({ config: copy, pools, metrics: createMetrics(copy.numGatewayPods, { defaultMetrics: false }) })
   const server = await listening(createProxyServer(copy, proxy))

@@ -5,6 +5,8 @@ import type { GuildId } from '../routing/guild-id'
 import { Attempt, type AttemptOwner } from './attempt'
 import type { DeadlineEntry } from './deadline-queue'
 import type { Body, ForwarderDeps } from './forwarder'
+import { OWNER_HEADER, REFUSAL_HEADER } from '../gateway-contract'
+import { decideRefusal } from './refusal-policy'
 import { decideRetry, parseRetryAfter } from './retry-policy'
 import { sendError } from './send-error'
 import type { UpstreamFailure } from './upstream-failure'
@@ -27,6 +29,11 @@ export interface ForwardRequest {
 type Failure = UpstreamFailure
 
 const RETRYABLE_STATUS = new Set([502, 503, 504])
+const ADMITTED = { kind: 'send' } as const
+
+function single (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
 
 /**
  * One client request from its arrival to its answer: every attempt, the
@@ -52,6 +59,8 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
   #candidate = 0 // index into owner, owner+1, … when failing over
   #current: Attempt | undefined = undefined
   #currentPod: number
+  /** The owner a gateway's `not_owner` named, once followed; every later attempt goes there. */
+  #redirectPod: number | undefined = undefined
   #lastFailure: Failure | undefined = undefined
   #retryTimer: NodeJS.Timeout | undefined = undefined
   #holdingRetrySlot = false
@@ -79,13 +88,15 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
   response (attempt: Attempt, status: number, headers: Record<string, string | string[] | undefined>): 'stream' | 'discard' {
     if (this.#done || attempt !== this.#current) return 'discard'
     const pod = attempt.pod
-    this.#deps.health.succeeded(pod)
+    if (pod < this.#deps.config.numGatewayPods) this.#deps.health.succeeded(pod)
     this.#releaseRetrySlot()
     if (RETRYABLE_STATUS.has(status)) {
       const retryAfterMs = status === 503 ? parseRetryAfter(headers['retry-after']) : undefined
       const failure: Failure = { delivery: 'maybe-received', error: new GatewayUnavailableError(pod, `answered ${status}`) }
       if (this.#tryRetry(pod, failure, retryAfterMs, `gateway answered ${status}`)) return 'discard'
     }
+    // Off the common path: one comparison for every other status.
+    if (status === 421 && this.#ownershipRefused(pod, headers)) return 'discard'
     // The deadline covers waiting for an answer; a body in flight has the body timeout.
     this.#deps.deadlines.remove(this)
     return 'stream'
@@ -95,7 +106,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
   failed (attempt: Attempt, failure: Failure, headersSent: boolean): void {
     if (this.#done || attempt !== this.#current) return
     const pod = attempt.pod
-    this.#deps.health.failed(pod, failure.delivery)
+    if (pod < this.#deps.config.numGatewayPods) this.#deps.health.failed(pod, failure.delivery)
     this.#releaseRetrySlot()
     this.#deps.metrics?.upstreamError(pod, failure.error.code)
     this.#lastFailure = failure
@@ -124,7 +135,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
       ? new GatewayTimeoutError(pod, 'no response before the request deadline')
       : new GatewayUnavailableError(pod, 'unreachable until the request deadline')
     this.#current?.abort(error)
-    if (waitingOnPod) this.#deps.health.failed(pod, 'maybe-received')
+    if (waitingOnPod && pod < this.#deps.config.numGatewayPods) this.#deps.health.failed(pod, 'maybe-received')
     this.#deps.metrics?.upstreamError(pod, error.code)
     this.#decision('give-up', pod, { delivery: waitingOnPod ? 'maybe-received' : 'never-sent', error }, 'request deadline reached')
     this.#finishWithError(error, pod, error.status === 503 ? this.#retryAfterFor(pod) : undefined)
@@ -136,10 +147,12 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     const { config, health, pools, metrics } = this.#deps
     const { owner } = this.#request
     const numPods = config.numGatewayPods
-    let pod = (owner + this.#candidate) % numPods
-    let admission = health.admit(pod)
+    const redirect = this.#redirectPod
+    let pod = redirect ?? (owner + this.#candidate) % numPods
+    // A pod past this router's count (a scale-up's new pod) has no health slot here.
+    let admission = pod < numPods ? health.admit(pod) : ADMITTED
     // Fail over past ejected pods without spending attempts, when allowed.
-    while (admission.kind === 'reject' && config.failover === 'next' && this.#candidate + 1 < numPods) {
+    while (redirect === undefined && admission.kind === 'reject' && config.failover === 'next' && this.#candidate + 1 < numPods) {
       this.#candidate++
       pod = (owner + this.#candidate) % numPods
       admission = health.admit(pod)
@@ -153,7 +166,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     this.#attempts++
     this.#currentPod = pod
     let headers = this.#request.headers
-    if (pod !== owner) {
+    if (pod !== owner && redirect === undefined) {
       metrics?.failover(owner)
       headers = [...headers, 'x-gateway-failover', String(owner)]
     }
@@ -199,7 +212,29 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     return true
   }
 
+  /** A gateway's 421: follow a `not_owner` once, or wait for a pending owner, when that is safe and fits the deadline. */
+  #ownershipRefused (pod: number, headers: Record<string, string | string[] | undefined>): boolean {
+    const { config, pools, metrics } = this.#deps
+    const action = decideRefusal({
+      refusal: single(headers[REFUSAL_HEADER]),
+      owner: single(headers[OWNER_HEADER]),
+      pod,
+      bodyReplayable: this.#replayable,
+      redirected: this.#redirectPod !== undefined,
+      reachable: n => pools.reachable(n),
+      remainingMs: this.deadlineAt - performance.now(),
+      pendingRetryMs: config.ownershipRetryMs
+    })
+    metrics?.ownershipRefusal(pod, action.act)
+    if (action.act === 'pass') return false
+    if (action.act === 'redirect') this.#redirectPod = action.pod
+    // Nothing ran at the gateway, so this is not a retry: no attempt or budget is spent.
+    this.#retryTimer = setTimeout(() => this.#send(), action.act === 'wait' ? action.delayMs : 0)
+    return true
+  }
+
   #retryAfterFor (pod: number): number {
+    if (pod >= this.#deps.config.numGatewayPods) return 1000
     const { ejectedUntil } = this.#deps.health.status(pod)
     return Math.max(1000, ejectedUntil - Date.now())
   }
@@ -219,7 +254,8 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     this.#releaseRetrySlot()
     budget.requestEnded()
     const seconds = (performance.now() - this.#request.started) / 1000
-    metrics?.observe(pod, status, seconds)
+    // Counted per pod of this router's count; a redirect past it counts under the owner it chose.
+    metrics?.observe(pod < this.#deps.config.numGatewayPods ? pod : this.#request.owner, status, seconds)
     // The access log is debug-level: at 10k req/s a line per request is the
     // dominant cost. Failure decisions are logged at warn.
     if (logger?.isLevelEnabled('debug') === true) {

@@ -45,6 +45,7 @@ export class StatefulTier {
   readonly #listed = new Set<string>()
   readonly #cleanup: Cleanup
   readonly #opts: TierOptions
+  #template = ''
 
   private constructor (cleanup: Cleanup, opts: TierOptions) {
     this.#cleanup = cleanup
@@ -59,10 +60,17 @@ export class StatefulTier {
 
   static async create (cleanup: Cleanup, opts: TierOptions): Promise<StatefulTier> {
     const tier = new StatefulTier(cleanup, opts)
+    // Pod n listens on 127.0.n.1, one client port and one peer port for all,
+    // as pod n has a name of its own: a router reaches a pod past its count
+    // through GATEWAY_URL_TEMPLATE, as in a cluster.
+    const hosts = Array.from({ length: opts.pods }, (_, n) => podHost(n))
+    const port = await stablePort(hosts, stripe())
+    const peerPort = await stablePort(hosts, stripe())
+    tier.#template = `http://127.0.{ordinal}.1:${port}`
     for (let ordinal = 0; ordinal < opts.pods; ordinal++) {
       const dataDir = join(tier.dir, `data-${ordinal}`)
       mkdirSync(dataDir)
-      tier.pods.push({ ordinal, url: await portUrl(), peerUrl: await portUrl(), dataDir, topologyFile: join(tier.dir, `topology-${ordinal}.json`) })
+      tier.pods.push({ ordinal, url: `http://${podHost(ordinal)}:${port}`, peerUrl: `http://${podHost(ordinal)}:${peerPort}`, dataDir, topologyFile: join(tier.dir, `topology-${ordinal}.json`) })
     }
     return tier
   }
@@ -80,6 +88,7 @@ export class StatefulTier {
     this.#listed.add(pod.peerUrl) // listed before it starts, as a pod is before its container runs
     this.#writePeers()
     pod.proc = startGateway(this.#cleanup, pod.ordinal, {
+      HOST: podHost(pod.ordinal),
       PORT: new URL(pod.url).port,
       PEER_PORT: new URL(pod.peerUrl).port,
       DATA_DIR: pod.dataDir,
@@ -119,7 +128,7 @@ export class StatefulTier {
     return await startRouterProcess(this.#cleanup, {
       NUM_GATEWAY_PODS: String(count),
       ROUTING_STRATEGY: this.#opts.strategy,
-      GATEWAY_URLS: this.pods.slice(0, count).map(p => p.url).join(',')
+      GATEWAY_URL_TEMPLATE: this.#template
     })
   }
 
@@ -131,15 +140,14 @@ export class StatefulTier {
   }
 }
 
+function podHost (ordinal: number): string { return `127.0.${ordinal}.1` }
+
 /**
- * A pod keeps its address across restarts and a later scale-up, so its port
- * comes from outside the ephemeral range; each vitest worker takes the lower
+ * A pod keeps its address across restarts and a later scale-up, so its ports
+ * come from outside the ephemeral range; each vitest worker takes the lower
  * half's stripe of its pool id (`npm start` children take the upper half).
  */
-async function portUrl (): Promise<string> {
-  const stripe = Number(process.env.VITEST_POOL_ID ?? 0) % (STRIPES / 2)
-  return `http://127.0.0.1:${await stablePort('127.0.0.1', stripe)}`
-}
+function stripe (): number { return Number(process.env.VITEST_POOL_ID ?? 0) % (STRIPES / 2) }
 
 export async function readEntries (base: string, guildId: string): Promise<{ status: number, body: { entries?: Entry[], error?: string } }> {
   const res = await request(`${base}/guilds/${guildId}/entries`, { headers: { 'x-guild-id': guildId } })

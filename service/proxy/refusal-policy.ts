@@ -1,0 +1,56 @@
+/**
+ * What a router does with a gateway's 421. Pure: the exchange supplies the
+ * facts, this decides.
+ *
+ * A 421 says the gateway did no work for the request (it refuses before it
+ * begins one), so sending it again is safe for any method, a POST included,
+ * as long as the body can be replayed. Two refusals are worth acting on
+ * during a rescale:
+ * - `not_owner` naming another pod: this router chose by a count the gateways
+ *   have left (an old router during a rollout). Follow it once, to that
+ *   ordinal; the owner's own check stays authoritative, and a second
+ *   `not_owner` goes to the client, so routers and gateways that disagree
+ *   cannot bounce a request around.
+ * - `ownership_pending`: the guild's data is on its way to this owner. Ask
+ *   again shortly while the deadline has room, rather than fail the client's
+ *   command; the client gets the 421 only when waiting no longer fits.
+ */
+export type RefusalAction =
+  | { readonly act: 'redirect', readonly pod: number }
+  | { readonly act: 'wait', readonly delayMs: number }
+  | { readonly act: 'pass', readonly reason: string }
+
+export interface RefusalFacts {
+  /** The gateway's refusal header, if any. */
+  readonly refusal: string | undefined
+  /** The owner header of a `not_owner`. */
+  readonly owner: string | undefined
+  /** The pod that refused. */
+  readonly pod: number
+  readonly bodyReplayable: boolean
+  /** Whether this request already followed a `not_owner`. */
+  readonly redirected: boolean
+  /** Whether this router can dial that ordinal. */
+  readonly reachable: (pod: number) => boolean
+  readonly remainingMs: number
+  /** How long to wait before asking a pending owner again. */
+  readonly pendingRetryMs: number
+}
+
+export function decideRefusal (facts: RefusalFacts): RefusalAction {
+  if (!facts.bodyReplayable) return { act: 'pass', reason: 'body already streamed; cannot be replayed' }
+  if (facts.refusal === 'not_owner') {
+    if (facts.redirected) return { act: 'pass', reason: 'already followed one not_owner' }
+    const owner = facts.owner === undefined || !/^[0-9]{1,6}$/.test(facts.owner) ? undefined : Number(facts.owner)
+    if (owner === undefined) return { act: 'pass', reason: 'not_owner without an owner ordinal' }
+    if (owner === facts.pod) return { act: 'pass', reason: 'not_owner naming itself' }
+    if (!facts.reachable(owner)) return { act: 'pass', reason: `owner ${owner} has no address here` }
+    return { act: 'redirect', pod: owner }
+  }
+  if (facts.refusal === 'ownership_pending') {
+    // Leave room for the answer after the wait, not only for the wait.
+    if (facts.pendingRetryMs * 2 >= facts.remainingMs) return { act: 'pass', reason: 'deadline too close to wait for the guild' }
+    return { act: 'wait', delayMs: facts.pendingRetryMs }
+  }
+  return { act: 'pass', reason: 'not a refusal this router acts on' }
+}
