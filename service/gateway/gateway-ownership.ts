@@ -8,7 +8,7 @@ import { HandoffReceiver } from './handoff-receiver'
 import { HandoffSender } from './handoff-sender'
 import { OwnershipGate, type Decision, type PeerAnswer } from './ownership-gate'
 import { peerRound, type PeerDirectory } from './peers'
-import { parseTopology, type Topology } from './topology'
+import { parseTopology, topologyVersion, type Topology } from './topology'
 
 export type TopologySource =
   /** A file kubelet keeps current: `topology.json` in a ConfigMap mounted as a directory (not with subPath, which never refreshes). */
@@ -120,7 +120,11 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
   const storage = opts.storage ?? NO_STORAGE
   const journal = opts.stateDir === undefined ? undefined : new HandoffJournal(opts.stateDir)
   const initial = file === undefined ? (opts.source as { topology: Topology }).topology : parseTopology(readFileSync(file, 'utf8'), file)
-  const gate = new OwnershipGate(opts.ordinal, initial, now(), { listFreshnessMs: opts.listFreshnessMs ?? 0, horizon: journal?.horizon })
+  const gate = new OwnershipGate(opts.ordinal, initial, now(), {
+    listFreshnessMs: opts.listFreshnessMs ?? 0,
+    horizon: journal?.horizon,
+    resumeSettled: journal !== undefined && journal.settledVersion === topologyVersion(initial)
+  })
   const leases = new GuildLeases()
   /** Each ordinal that answered the last round: where to reach it, and the topology it held. */
   let peers: ReadonlyMap<number, { url: string, version: string }> = new Map()
@@ -182,6 +186,7 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
     if (file !== undefined) {
       try {
         if (gate.load(parseTopology(readFileSync(file, 'utf8'), file), now())) {
+          if (journal !== undefined) journal.settledVersion = undefined
           keepHorizon()
           sender?.review()
           opts.onChange?.(status())
@@ -196,8 +201,10 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
         const round = await peerRound(gate, opts.peers, now, timeoutMs)
         peers = round.peers
         inbound = { guilds: round.answers.reduce((n, a) => n + Number(a?.sendingTo?.[gate.ordinal] ?? 0), 0), bytes: 0 }
-        if (gate.settle(round)) {
+        const wasSettled = gate.settled
+        if (gate.settle(round) && !wasSettled) {
           inbound = { guilds: 0, bytes: 0 }
+          if (journal !== undefined) journal.settledVersion = gate.version
           keepHorizon()
           opts.onChange?.(status())
         }

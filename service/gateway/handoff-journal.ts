@@ -14,6 +14,8 @@ export interface OutgoingTransfer {
  * What a gateway must remember across a crash to keep a handoff safe and
  * idempotent, in a small SQLite file of its own beside the guilds' data:
  * - the horizon (the largest pod count since the pod last settled);
+ * - the topology version it settled at, cleared when it loads another, so a
+ *   restart that reads the same topology resumes settled;
  * - guilds it is sending, each with its destination and transfer id: the
  *   point of no return, after which the guild is only ever resent there;
  * - transfers it received, so a resend whose confirmation was lost is
@@ -43,6 +45,16 @@ export class HandoffJournal {
 
   set horizon (value: number) {
     this.#db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run('horizon', String(value))
+  }
+
+  get settledVersion (): string | undefined {
+    const row = this.#db.prepare('SELECT value FROM meta WHERE key = ?').get('settled') as { value: string } | undefined
+    return row?.value
+  }
+
+  set settledVersion (value: string | undefined) {
+    if (value === undefined) this.#db.prepare('DELETE FROM meta WHERE key = ?').run('settled')
+    else this.#db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run('settled', value)
   }
 
   outgoing (): OutgoingTransfer[] {

@@ -77,8 +77,12 @@ export class OwnershipGate {
   /** Topologies since the last settled one, as owner functions; a guild this pod owned under all of them was never given away. null: nothing carried. */
   #carried: Array<(guildId: GuildId) => number> | null = null
 
-  /** `horizon`: the one this pod kept on disk; a pod with none starts from its topology's count. */
-  constructor (ordinal: number, topology: Topology, now: number, opts: { listFreshnessMs: number, horizon?: number }) {
+  /**
+   * `horizon`: the one this pod kept on disk; a pod with none starts from its
+   * topology's count. `resumeSettled`: before a restart, this pod settled at
+   * this same topology and loaded no other since (its journal says so).
+   */
+  constructor (ordinal: number, topology: Topology, now: number, opts: { listFreshnessMs: number, horizon?: number, resumeSettled?: boolean }) {
     this.ordinal = ordinal
     this.listFreshnessMs = opts.listFreshnessMs
     this.#topology = topology
@@ -86,6 +90,16 @@ export class OwnershipGate {
     this.#pick = strategy(topology.strategy).pick
     this.#loadedAt = now
     this.#horizon = Math.max(opts.horizon ?? 0, topology.count)
+    // A restart does not end an epoch: the pod held this topology throughout
+    // (a pod that is down answers nobody, so no peer could settle at another
+    // one without it), and data only ever moves to a pod at the sender's
+    // topology. What made the epoch settled still holds, so its guilds, held
+    // or not, are served without waiting for every peer again.
+    if (opts.resumeSettled === true) {
+      this.#settled = true
+      this.#agreedOnce = true
+      this.#horizon = topology.count
+    }
   }
 
   get topology (): Topology { return this.#topology }
@@ -145,8 +159,13 @@ export class OwnershipGate {
     if (round.epoch !== this.#epoch) return false
     if (round.listedAt - this.#loadedAt < this.listFreshnessMs) return false
     if (round.answers.length === 0) return false
-    if (!round.answers.every(a => a !== undefined && a.version === this.#version)) return false
+    // Ready needs every pod that answers to hold this topology (on a scale-up,
+    // the old pods have the new count before the new pod takes traffic). A
+    // pod that cannot be reached (its node gone) must not keep the others
+    // from turning Ready: it only keeps the epoch from settling.
+    if (round.answers.some(a => a !== undefined && a.version !== this.#version)) return false
     this.#agreedOnce = true
+    if (round.answers.some(a => a === undefined)) return false
     const heard = new Set<number>()
     let horizon = this.#horizon
     for (const a of round.answers) {

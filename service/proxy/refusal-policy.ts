@@ -37,6 +37,9 @@ export interface RefusalFacts {
   readonly pendingRetryMs: number
 }
 
+/** The least time the attempt after a wait gets before the deadline. */
+export const ANSWER_ROOM_MS = 500
+
 export function decideRefusal (facts: RefusalFacts): RefusalAction {
   if (!facts.bodyReplayable) return { act: 'pass', reason: 'body already streamed; cannot be replayed' }
   if (facts.refusal === 'not_owner') {
@@ -48,8 +51,9 @@ export function decideRefusal (facts: RefusalFacts): RefusalAction {
     return { act: 'redirect', pod: owner }
   }
   if (facts.refusal === 'ownership_pending') {
-    // Leave room for the answer after the wait, not only for the wait.
-    if (facts.pendingRetryMs * 2 >= facts.remainingMs) return { act: 'pass', reason: 'deadline too close to wait for the guild' }
+    // Leave the attempt after the wait room to be answered: a 504 at the
+    // deadline leaves the client unsure whether its write ran, a 421 does not.
+    if (facts.remainingMs - facts.pendingRetryMs < Math.max(facts.pendingRetryMs, ANSWER_ROOM_MS)) return { act: 'pass', reason: 'deadline too close to wait for the guild' }
     return { act: 'wait', delayMs: facts.pendingRetryMs }
   }
   return { act: 'pass', reason: 'not a refusal this router acts on' }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
@@ -301,4 +301,53 @@ describe('who may move data', () => {
     expect((await readEntries(tier.pods[tier.owner(GUILDS[1]!, 2)]!.url, GUILDS[1]!)).body.entries).toEqual([])
     expect(tier.pods.flatMap(p => p.proc!.lines).filter(l => l.includes('started empty') || l.includes('handoff received'))).toEqual([])
   }, 60_000)
+})
+
+describe('a peer that cannot be reached', () => {
+  async function healthz (pod: StatefulPod): Promise<number> {
+    const res = await request(`${pod.url}/healthz`)
+    await res.body.dump()
+    return res.statusCode
+  }
+  const post = async (pod: StatefulPod, guild: string, body: string): Promise<Awaited<ReturnType<typeof request>>> =>
+    await request(`${pod.url}/guilds/${guild}/entries`, { method: 'POST', headers: { 'x-request-id': randomUUID(), 'content-type': 'text/plain' }, body })
+  const unwritten = (tier: StatefulTier, ordinal: number): string => [...seededSnowflakes(200, 77n)].find(g => tier.owner(g, 3) === ordinal)!
+
+  it('a restarted gateway turns Ready and serves its own guilds, written or not, while another listed pod is silent', async () => {
+    const tier = await StatefulTier.create(cleanup, { strategy: 'jump', pods: 3 })
+    for (const pod of tier.pods) await tier.start(pod, 3)
+    await tier.settledAt(tier.pods, 3)
+    const [, one, two] = tier.pods as [StatefulPod, StatefulPod, StatefulPod]
+    const written = GUILDS.find(g => tier.owner(g, 3) === 1)!
+    expect((await post(one, written, 'before')).statusCode).toBe(201)
+    // gateway-2's node is gone: still listed, never answers. gateway-1 restarts.
+    await tier.stop(two, 'SIGKILL', false)
+    await tier.stop(one, 'SIGKILL', false)
+    await tier.start(one)
+    await until('gateway-1 Ready', async () => await healthz(one) === 200 ? true : undefined, 30_000)
+    expect((await readEntries(one.url, written)).body.entries?.length).toBe(1)
+    const fresh = unwritten(tier, 1)
+    const res = await post(one, fresh, 'first')
+    expect([res.statusCode, (await res.body.json() as { seq?: number }).seq]).toEqual([201, 1])
+    expect(await tier.status(one)).toMatchObject({ settled: true, ready: true })
+  }, 90_000)
+
+  it('but not after it loaded another topology since it settled: then a guild it does not hold waits for every peer', async () => {
+    const tier = await StatefulTier.create(cleanup, { strategy: 'jump', pods: 3 })
+    for (const pod of tier.pods) await tier.start(pod, 3)
+    await tier.settledAt(tier.pods, 3)
+    const [, one, two] = tier.pods as [StatefulPod, StatefulPod, StatefulPod]
+    // 3 → 4 → 3 on gateway-1 alone: it may have handed guilds to a pod 3, which would have to send them back.
+    tier.setTopology(one, 4)
+    await until('gateway-1 at 4', async () => (await tier.status(one)).count === 4 ? true : undefined, 30_000)
+    tier.setTopology(one, 3)
+    await until('gateway-1 back at 3', async () => (await tier.status(one)).count === 3 ? true : undefined, 30_000)
+    await tier.stop(two, 'SIGKILL', false)
+    await tier.stop(one, 'SIGKILL', false)
+    await tier.start(one)
+    await until('gateway-1 Ready', async () => await healthz(one) === 200 ? true : undefined, 30_000)
+    const res = await readEntries(one.url, unwritten(tier, 1))
+    expect(`${res.status} ${res.body.error ?? ''}`).toBe('421 ownership_pending')
+    expect((await tier.status(one)).settled).toBe(false)
+  }, 90_000)
 })

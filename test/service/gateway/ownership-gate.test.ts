@@ -28,7 +28,6 @@ describe('OwnershipGate', () => {
     expect(mine.map(g => gate.decide(g, false, false).kind)).toEqual(mine.map(() => 'pending'))
     expect(mine.map(g => gate.decide(g, true, false).kind)).toEqual(mine.map(() => 'accept'))
     expect(gate.settle({ epoch: 0, listedAt: 1, answers: [...all(3, v3).slice(0, 2), { ordinal: 2, version: v4, clean: true, horizon: 4 }] })).toBe(false)
-    expect(gate.settle({ epoch: 0, listedAt: 1, answers: [...all(3, v3).slice(0, 2), undefined] })).toBe(false)
     expect(gate.ready).toBe(false)
     expect(gate.settle({ epoch: 0, listedAt: 1, answers: all(3, v3, { ordinal: 0, clean: false }) })).toBe(false)
     expect(gate.settled).toBe(false)
@@ -36,6 +35,26 @@ describe('OwnershipGate', () => {
     expect(gate.ready).toBe(true)
     expect(gate.settle({ epoch: 0, listedAt: 1, answers: all(3, v3) })).toBe(true)
     expect(mine.map(g => gate.decide(g, false, false).kind)).toEqual(mine.map(() => 'accept'))
+  })
+
+  it('a listed pod that cannot be reached (its node gone) does not keep the others from turning Ready, only from settling', () => {
+    const gate = new OwnershipGate(1, t3, 0, { listFreshnessMs: 0 })
+    expect(gate.settle({ epoch: 0, listedAt: 1, answers: [...all(3, v3).slice(0, 2), undefined] })).toBe(false)
+    expect([gate.ready, gate.settled]).toEqual([true, false])
+    // One that answers at another topology still does (a scale-up's old pods before they load the new count).
+    const next = new OwnershipGate(1, t3, 0, { listFreshnessMs: 0 })
+    expect(next.settle({ epoch: 0, listedAt: 1, answers: [all(3, v3)[0], undefined, { ordinal: 2, version: v4, clean: true, horizon: 4 }] })).toBe(false)
+    expect(next.ready).toBe(false)
+  })
+
+  it('a restart that reads the topology it had settled at resumes settled: every guild it owns is served without any peer', () => {
+    const gate = new OwnershipGate(1, t3, 0, { listFreshnessMs: 0, horizon: 3, resumeSettled: true })
+    const mine = GUILDS.filter(g => md5Mod(g, 3) === 1)
+    expect([gate.ready, gate.settled, gate.horizon]).toEqual([true, true, 3])
+    expect(mine.map(g => gate.decide(g, false, false).kind)).toEqual(mine.map(() => 'accept'))
+    // Without it, a guild it does not hold waits for the peers.
+    const cold = new OwnershipGate(1, t3, 0, { listFreshnessMs: 0, horizon: 3 })
+    expect(mine.map(g => cold.decide(g, false, false).kind)).toEqual(mine.map(() => 'pending'))
   })
 
   it('a silent ordinal below the horizon keeps the epoch unsettled, listed or not (a pod gone with its volume)', () => {

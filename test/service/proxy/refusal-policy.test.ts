@@ -29,10 +29,12 @@ describe('decideRefusal', () => {
     expect(decideRefusal({ ...base, ...facts })).toEqual({ act: 'pass', reason })
   })
 
-  it('waits for a pending owner while twice the wait fits the deadline, and passes it on after', () => {
+  it('waits for a pending owner while the attempt after the wait keeps 500 ms (or the wait, if longer), and passes it on after', () => {
     const pending = { ...base, refusal: 'ownership_pending', owner: undefined }
-    expect(decideRefusal({ ...pending, remainingMs: 401 })).toEqual({ act: 'wait', delayMs: 200 })
-    expect(decideRefusal({ ...pending, remainingMs: 400 })).toEqual({ act: 'pass', reason: 'deadline too close to wait for the guild' })
+    expect(decideRefusal({ ...pending, remainingMs: 700 })).toEqual({ act: 'wait', delayMs: 200 })
+    expect(decideRefusal({ ...pending, remainingMs: 699 })).toEqual({ act: 'pass', reason: 'deadline too close to wait for the guild' })
+    expect(decideRefusal({ ...pending, pendingRetryMs: 800, remainingMs: 1600 })).toEqual({ act: 'wait', delayMs: 800 })
+    expect(decideRefusal({ ...pending, pendingRetryMs: 800, remainingMs: 1599 })).toEqual({ act: 'pass', reason: 'deadline too close to wait for the guild' })
     expect(decideRefusal({ ...pending, bodyReplayable: false })).toEqual({ act: 'pass', reason: 'body already streamed; cannot be replayed' })
     // Waiting after a redirect is fine: the request is at the real owner now.
     expect(decideRefusal({ ...pending, redirected: true })).toEqual({ act: 'wait', delayMs: 200 })
