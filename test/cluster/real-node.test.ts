@@ -232,9 +232,11 @@ async function rescale (from: number, to: number): Promise<void> {
   let done = false
   const pool = new Pool(routerUrl, { connections: 8, headersTimeout: 15_000, bodyTimeout: 15_000 })
   const sentAt: number[] = []
+  // The load runs until the rescale is over (every guild at its new owner,
+  // every old router gone); the cap only bounds a run that never ends.
   const load = runLoad(pool, {
     workers: 8,
-    requests: 300_000,
+    requests: 2_000_000,
     stop: () => done,
     next: i => {
       sentAt[i] = performance.now()
@@ -292,6 +294,8 @@ async function rescale (from: number, to: number): Promise<void> {
 
   const kinds = new Map<string, number>()
   const bad: string[] = []
+  const unmovedRefusals: string[] = []
+  let movedRefusals = 0
   let firstRefusal = Infinity
   let lastRefusal = -Infinity
   for (const o of outcomes) {
@@ -305,17 +309,47 @@ async function rescale (from: number, to: number): Promise<void> {
       kind = 'bad'
       bad.push(`${o.guildId}: ${String(o.status ?? o.error)} pod ${String(o.pod)} ${JSON.stringify(o.json)?.slice(0, 120)}`)
     }
-    if (kind !== '200 from an owner' && kind !== 'bad') { firstRefusal = Math.min(firstRefusal, i); lastRefusal = Math.max(lastRefusal, i) }
+    if (kind !== '200 from an owner' && kind !== 'bad') {
+      firstRefusal = Math.min(firstRefusal, i)
+      lastRefusal = Math.max(lastRefusal, i)
+      if (STRATEGY.pick(o.guildId, from) === STRATEGY.pick(o.guildId, to)) unmovedRefusals.push(`${o.guildId}: ${kind} pod ${String(o.pod)}`)
+      else movedRefusals++
+    }
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
   }
   const window = lastRefusal >= firstRefusal ? `refusals for ${((lastRefusal - firstRefusal) / 1000).toFixed(1)} s, from ${((firstRefusal - t0) / 1000).toFixed(1)} s after up began` : 'no refusals'
-  log(`rescale ${from} → ${to}: pulumi up ${(upMs / 1000).toFixed(1)} s, every guild at its new owner after ${(settledMs / 1000).toFixed(1)} s; ${outcomes.length} requests: ${JSON.stringify(Object.fromEntries(kinds))}; ${window}`)
+  log(`rescale ${from} → ${to}: pulumi up ${(upMs / 1000).toFixed(1)} s, every guild at its new owner after ${(settledMs / 1000).toFixed(1)} s; ${outcomes.length} requests: ${JSON.stringify(Object.fromEntries(kinds))}; ` +
+    `refusals of unmoved guilds ${unmovedRefusals.length}, of moved guilds ${movedRefusals}; ${window}`)
   expect(bad.slice(0, 20)).toEqual([])
+  // A guild that does not move is never refused, by the load or by the writers.
+  expect(unmovedRefusals.slice(0, 20)).toEqual([])
+  expect(unmovedRefused).toBe(0)
   const after = await gatewayIdentities()
   expect(Object.fromEntries(survivors.map(n => [n, after[n]]))).toEqual(Object.fromEntries(survivors.map(n => [n, before[n]])))
   expect(Object.keys(after).sort()).toEqual(Array.from({ length: to }, (_, n) => `gateway-${n}`))
   await agent.close()
   agent = new Agent({ connections: 32, headersTimeout: 15_000, bodyTimeout: 15_000 })
+}
+
+/**
+ * Makes a pod unreachable the way a lost node is: packets to and from it are
+ * dropped (no reset, no refusal), by rules in the pod's own network
+ * namespace, which go away with it. Returns the undo.
+ */
+function blackhole (podIp: string): () => void {
+  const ns = readdirSync('/run/netns').find(n => {
+    try {
+      return execFileSync('ip', ['-n', n, '-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).includes(` ${podIp}/`)
+    } catch { return false }
+  })
+  if (ns === undefined) throw new Error(`no network namespace holds ${podIp}`)
+  const rules = [['INPUT', '!', '-i', 'lo', '-j', 'DROP'], ['OUTPUT', '!', '-o', 'lo', '-j', 'DROP']]
+  for (const rule of rules) execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-I', ...rule])
+  return () => {
+    for (const rule of rules) {
+      try { execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-D', ...rule]) } catch { /* the sandbox is gone */ }
+    }
+  }
 }
 
 async function pods (selector: string): Promise<Manifest[]> {
@@ -518,6 +552,52 @@ describe('staging on a real node, through the real engine', () => {
   it('gatewayReplicas 4 → 3 likewise: the survivors are not restarted, and gateway-3\'s guilds move without being accepted twice', async () => {
     await rescale(4, 3)
   }, 25 * 60_000)
+
+  it('gatewayReplicas 3 → 5 likewise: two new pods at once, each receiving its share', async () => {
+    await rescale(3, 5)
+  }, 25 * 60_000)
+
+  it('one gateway blackholed (its node gone, not deleted): another gateway restarts, turns Ready and serves its own guilds; only the silent pod\'s guilds are refused', async () => {
+    const silent = 2
+    const restarted = 0
+    const ip = (await read('v1', 'Pod', `gateway-${silent}`)).status.podIP as string
+    const guilds = [...seededSnowflakes(400, 41n)] // mostly never written: served only by a pod that has settled
+    const ownerOf = (id: string): number => STRATEGY.pick(id, 5)
+    const restore = blackhole(ip)
+    try {
+      const oldUid = (await read('v1', 'Pod', `gateway-${restarted}`)).metadata?.uid
+      await api.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `gateway-${restarted}`, namespace: NAMESPACE } })
+      const t0 = performance.now()
+      await until(`gateway-${restarted} recreated and Ready while gateway-${silent} is silent`, async () => {
+        const pod = await read('v1', 'Pod', `gateway-${restarted}`)
+        return pod.metadata?.uid !== oldUid && pod.status?.containerStatuses?.[0]?.ready === true ? pod : undefined
+      }, 5 * 60_000)
+      const readyMs = performance.now() - t0
+      // Each router brings the restarted pod back by its own health check.
+      const probe = guilds.find(id => ownerOf(id) === restarted)!
+      for (const router of await pods('app.kubernetes.io/component=router')) {
+        await until(`${router.metadata?.name as string} to serve gateway-${restarted}'s guilds again`, async () => {
+          const res = await request(`http://${router.status.podIP as string}:8080/guilds/${probe}`, { dispatcher: agent })
+          await res.body.dump()
+          return res.statusCode === 200 && res.headers['x-gateway-pod'] === String(restarted) ? true : undefined
+        }, 120_000)
+      }
+      const outcomes = new Map<string, number>()
+      const wrong: string[] = []
+      for (const [i, id] of guilds.entries()) {
+        const got = await send(id, i)
+        const key = ownerOf(id) === silent ? `gateway-${silent}'s: ${got.status} ${got.error ?? ''}` : `others': ${got.status}`
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+        if (ownerOf(id) !== silent && (got.status !== 200 || got.pod !== String(ownerOf(id)))) wrong.push(`${id}: ${got.status} ${got.error ?? ''} pod ${String(got.pod)}`)
+        if (ownerOf(id) === silent && !((got.status === 503 || got.status === 504) && typeof got.error === 'string')) wrong.push(`${id} (gateway-${silent}'s): ${got.status} pod ${String(got.pod)}`)
+      }
+      log(`gateway-${silent} blackholed: gateway-${restarted} restarted and Ready after ${(readyMs / 1000).toFixed(1)} s; ${guilds.length} guilds: ${JSON.stringify(Object.fromEntries(outcomes))}`)
+      expect(wrong.slice(0, 20)).toEqual([])
+    } finally {
+      restore()
+    }
+    await until(`gateway-${silent} Ready again`, async () => (await read('v1', 'Pod', `gateway-${silent}`)).status?.containerStatuses?.[0]?.ready === true ? true : undefined, 5 * 60_000)
+  }, 15 * 60_000)
 
   it('pulumi destroy removes the program\'s objects, and no pod is left on the node', async () => {
     await ok(['destroy', '--yes', '--skip-preview'], 15 * 60_000)
