@@ -15,6 +15,12 @@ export type TopologySource =
   | { readonly file: string }
   /** A topology fixed for the life of the process, as with NUM_GATEWAY_PODS. */
   | { readonly topology: Topology }
+  /**
+   * The ConfigMap as the API server has it (kube-sources.ts), which a watch
+   * sees within about a second of a change. `latest()` must have a value at
+   * start: await the watch's first list.
+   */
+  | { readonly latest: () => string | undefined, readonly name: string }
 
 export interface GatewayOwnershipOptions {
   readonly ordinal: number
@@ -114,12 +120,18 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
   const pollMs = opts.pollMs ?? 1000
   const timeoutMs = opts.peerTimeoutMs ?? 1000
   const log = opts.log ?? (() => {})
-  const file = 'file' in opts.source ? opts.source.file : undefined
-  if (file !== undefined && opts.peers === undefined) throw new TypeError('a topology file needs a peer directory')
+  const source = opts.source
+  /** The topology's current text and where it came from, for a source that can change. */
+  const changing: { read: () => string, name: string } | undefined = 'file' in source
+    ? { read: () => readFileSync(source.file, 'utf8'), name: source.file }
+    : 'latest' in source
+      ? { read: () => source.latest() ?? fail(`${source.name}: not listed yet`), name: source.name }
+      : undefined
+  if (changing !== undefined && opts.peers === undefined) throw new TypeError('a topology that can change needs a peer directory')
   if (opts.storage !== undefined && opts.stateDir === undefined) throw new TypeError('storage needs a stateDir for the handoff journal')
   const storage = opts.storage ?? NO_STORAGE
   const journal = opts.stateDir === undefined ? undefined : new HandoffJournal(opts.stateDir)
-  const initial = file === undefined ? (opts.source as { topology: Topology }).topology : parseTopology(readFileSync(file, 'utf8'), file)
+  const initial = changing === undefined ? (source as { topology: Topology }).topology : parseTopology(changing.read(), changing.name)
   const gate = new OwnershipGate(opts.ordinal, initial, now(), {
     listFreshnessMs: opts.listFreshnessMs ?? 0,
     horizon: journal?.horizon,
@@ -183,9 +195,9 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
   sender?.review()
 
   async function tick (): Promise<void> {
-    if (file !== undefined) {
+    if (changing !== undefined) {
       try {
-        if (gate.load(parseTopology(readFileSync(file, 'utf8'), file), now())) {
+        if (gate.load(parseTopology(changing.read(), changing.name), now())) {
           if (journal !== undefined) journal.settledVersion = undefined
           keepHorizon()
           sender?.review()
@@ -255,4 +267,8 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
       journal?.close()
     }
   }
+}
+
+function fail (message: string): never {
+  throw new Error(message)
 }
