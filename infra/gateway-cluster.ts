@@ -2,7 +2,7 @@ import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
 import { GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME } from '../service/gateway-contract'
 import {
-  gatewayStatefulSetSpec, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, TOPOLOGY_KEY, topologyData, type GatewayPodArgs
+  gatewayStatefulSetSpec, gatewayTopologyReaderRules, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, TOPOLOGY_KEY, topologyData, type GatewayPodArgs
 } from './gateway-specs'
 import { handoffBarrierJobSpec } from './handoff-barrier-spec'
 import { imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
@@ -94,13 +94,35 @@ export class GatewayCluster extends pulumi.ComponentResource {
       })
     }, { parent: this, dependsOn: [this.topology, this.peersService], deleteBeforeReplace: true })
 
+    // The api source: a ServiceAccount that may read the topology ConfigMap and the EndpointSlices, nothing else.
+    let serviceAccount: k8s.core.v1.ServiceAccount | undefined
+    const access: pulumi.Resource[] = []
+    if (args.topologySource === 'api') {
+      const accountName = `${GATEWAY_STATEFULSET_NAME}-topology-reader`
+      serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-account`, {
+        metadata: { name: GATEWAY_STATEFULSET_NAME, namespace: args.namespace, labels }
+      }, { parent: this })
+      const role = new k8s.rbac.v1.Role(`${name}-topology-reader`, {
+        metadata: { name: accountName, namespace: args.namespace, labels },
+        rules: gatewayTopologyReaderRules(this.topology.metadata.name)
+      }, { parent: this })
+      const binding = new k8s.rbac.v1.RoleBinding(`${name}-topology-reader`, {
+        metadata: { name: accountName, namespace: args.namespace, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
+        subjects: [{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: args.namespace }]
+      }, { parent: this })
+      access.push(serviceAccount, role, binding)
+    }
+
     this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
       metadata: { name: GATEWAY_STATEFULSET_NAME, namespace: args.namespace, labels },
       spec: gatewayStatefulSetSpec(this.service.metadata.name, this.selector, labels, args, {
         configMap: this.topology.metadata.name,
-        peersService
+        peersService,
+        peersServiceName: this.peersService.metadata.name,
+        ...(serviceAccount === undefined ? {} : { serviceAccount: serviceAccount.metadata.name })
       })
-    }, { parent: this, dependsOn: [this.handoffBarrier] })
+    }, { parent: this, dependsOn: [this.handoffBarrier, ...access] })
 
     this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
       metadata: { name: GATEWAY_STATEFULSET_NAME, namespace: args.namespace, labels },

@@ -21,6 +21,8 @@ export interface GatewayPodArgs {
   readonly routingStrategy: string
   /** How long a DNS answer for the peers Service may be cached (the cluster DNS's TTL). */
   readonly peerListTtlSeconds: number
+  /** `api`: the gateways watch their ConfigMap and EndpointSlices (needs `serviceAccountName`); `file`: kubelet's copy and DNS. */
+  readonly topologySource: 'api' | 'file'
   readonly resources: Resources
   readonly storageSize: string
   readonly storageClass?: string
@@ -63,8 +65,38 @@ export function topologyData (replicas: number, strategy: string): Record<string
   return { [TOPOLOGY_KEY]: formatTopology({ strategy: strategy as StrategyName, count: replicas }) }
 }
 
+/**
+ * How stale a peer list read from the API server's watch may be: the
+ * EndpointSlice controller's publication of a new pod's address plus the
+ * watch's delivery, about a second on a healthy control plane. An assumption
+ * of the ownership protocol (README, "What it assumes of Kubernetes").
+ */
+export const API_LIST_LAG_SECONDS = 5
+
+/** What a gateway may read through the API server: its one ConfigMap, and EndpointSlices (list and watch cannot be narrowed by label in RBAC). */
+export function gatewayTopologyReaderRules (configMap: pulumi.Input<string>): k8s.types.input.rbac.v1.PolicyRule[] {
+  return [
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [configMap], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] }
+  ]
+}
+
 export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selector: Labels, labels: Labels,
-  args: GatewayPodArgs, topology: { configMap: pulumi.Input<string>, peersService: pulumi.Input<string> }): k8s.types.input.apps.v1.StatefulSetSpec {
+  args: GatewayPodArgs, topology: { configMap: pulumi.Input<string>, peersService: pulumi.Input<string>, peersServiceName: pulumi.Input<string>, serviceAccount?: pulumi.Input<string> }): k8s.types.input.apps.v1.StatefulSetSpec {
+  const api = args.topologySource === 'api'
+  const source: k8s.types.input.core.v1.EnvVar[] = api
+    ? [
+        { name: 'TOPOLOGY_CONFIGMAP', value: topology.configMap },
+        { name: 'TOPOLOGY_KEY', value: TOPOLOGY_KEY },
+        { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'PEERS_ENDPOINTSLICES', value: topology.peersServiceName },
+        { name: 'TOPOLOGY_LIST_FRESHNESS_MS', value: String(API_LIST_LAG_SECONDS * 1000) }
+      ]
+    : [
+        { name: 'TOPOLOGY_FILE', value: `${TOPOLOGY_MOUNT}/${TOPOLOGY_KEY}` },
+        { name: 'PEERS_SERVICE', value: topology.peersService },
+        { name: 'TOPOLOGY_LIST_FRESHNESS_MS', value: String(args.peerListTtlSeconds * 1000) }
+      ]
   const probe = (periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe => ({
     httpGet: { path: args.healthPath, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2
   })
@@ -86,6 +118,8 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
       spec: {
         securityContext: restrictedPodSecurity,
         terminationGracePeriodSeconds: 30,
+        // Only the api source reads the API server; without it the pod gets no token at all.
+        ...(api ? { serviceAccountName: topology.serviceAccount, automountServiceAccountToken: true } : {}),
         containers: [{
           name: 'gateway',
           image: args.image,
@@ -100,9 +134,7 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
             // The count is not in the pod template: changing it must not restart the pods.
             { name: 'ORDINAL', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${POD_INDEX_LABEL}']` } } },
             { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: 'TOPOLOGY_FILE', value: `${TOPOLOGY_MOUNT}/${TOPOLOGY_KEY}` },
-            { name: 'PEERS_SERVICE', value: topology.peersService },
-            { name: 'TOPOLOGY_LIST_FRESHNESS_MS', value: String(args.peerListTtlSeconds * 1000) },
+            ...source,
             { name: 'PORT', value: String(args.port) },
             { name: 'PEER_PORT', value: String(args.peerPort) },
             { name: 'HOST', value: '0.0.0.0' },
@@ -119,10 +151,10 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
             { name: 'data', mountPath: DATA_MOUNT },
             { name: 'tmp', mountPath: '/tmp' },
             // No subPath: a subPath mount is never refreshed.
-            { name: 'topology', mountPath: TOPOLOGY_MOUNT, readOnly: true }
+            ...(api ? [] : [{ name: 'topology', mountPath: TOPOLOGY_MOUNT, readOnly: true }])
           ]
         }],
-        volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'topology', configMap: { name: topology.configMap } }]
+        volumes: [{ name: 'tmp', emptyDir: {} }, ...(api ? [] : [{ name: 'topology', configMap: { name: topology.configMap } }])]
       }
     },
     volumeClaimTemplates: [{

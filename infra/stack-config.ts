@@ -38,8 +38,10 @@ export interface StackConfig {
     readonly storageSize: string
     readonly storageClass: string | undefined
     readonly healthPath: string
-    /** The cluster DNS's cache TTL: how stale a list of the gateway peers may be. */
+    /** The cluster DNS's cache TTL: how stale a list of the gateway peers may be (the `file` source). */
     readonly peerListTtlSeconds: number
+    /** `api`: watch the ConfigMap and the peers' EndpointSlices; `file`: kubelet's copy and DNS, no API access. */
+    readonly topologySource: 'api' | 'file'
     readonly resources: Resources
   }
   readonly router: {
@@ -95,6 +97,7 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
       storageClass: r.optional('gatewayStorageClass'),
       healthPath: r.matching('gatewayHealthPath', /^\/\S*$/, 'must be an absolute path such as /healthz'),
       peerListTtlSeconds: r.integer('gatewayPeerListTtlSeconds', 0, 3600),
+      topologySource: r.oneOf('gatewayTopologySource', ['api', 'file'] as const),
       resources: {
         cpuRequest: r.quantity('gatewayCpuRequest'),
         memoryRequest: r.quantity('gatewayMemoryRequest'),

@@ -126,7 +126,16 @@ export class OwnershipGate {
    */
   decide (guildId: GuildId, held: boolean, leaving: boolean): Decision {
     const owner = this.#pick(guildId, this.#topology.count)
-    if (owner !== this.ordinal) return { kind: 'not_owner', owner }
+    if (owner !== this.ordinal) {
+      // Held and not yet fenced: still served here, as if this pod had not
+      // loaded the new topology yet. Its data is here and nowhere else, no
+      // other pod can serve the guild before it has received it, and no epoch
+      // settles while this pod holds a guild it does not own (it is not
+      // clean). The fence ends this, and the drain waits for what it let in.
+      // So a new owner that is not up yet costs the guild nothing.
+      if (held && !leaving) return ACCEPT
+      return { kind: 'not_owner', owner }
+    }
     if (leaving) return PENDING
     if (held || this.#settled) return ACCEPT
     const carried = this.#carried

@@ -170,19 +170,53 @@ describe('wiring', () => {
     expect(container.env.find((e: { name: string }) => e.name === 'ORDINAL').valueFrom.fieldRef.fieldPath)
       .toBe("metadata.labels['apps.kubernetes.io/pod-index']")
     expect(env(run, 'ROUTING_STRATEGY')).toBe('jump')
-    // The topology comes from the ConfigMap mounted as a directory (a subPath mount would never refresh),
+    // By default the topology and the peers come from the API server: the
+    // ConfigMap and the peers Service's EndpointSlices, watched.
+    const gwEnv = (c: { env: Array<{ name: string, value?: string, valueFrom?: unknown }> }): Record<string, unknown> =>
+      Object.fromEntries(c.env.map(e => [e.name, e.value ?? e.valueFrom]))
+    expect(gwEnv(container)).toMatchObject({
+      TOPOLOGY_CONFIGMAP: 'gateway-topology',
+      TOPOLOGY_KEY: 'topology.json',
+      PEERS_ENDPOINTSLICES: 'gateway-peers',
+      POD_NAMESPACE: { fieldRef: { fieldPath: 'metadata.namespace' } },
+      TOPOLOGY_LIST_FRESHNESS_MS: '5000'
+    })
+    expect(Object.keys(gwEnv(container))).not.toContain('TOPOLOGY_FILE')
+    expect(sts.template.spec.volumes.map((v: { name: string }) => v.name)).not.toContain('topology')
+    expect(sts.template.spec).toMatchObject({ serviceAccountName: 'gateway', automountServiceAccountToken: true })
+    // With the file source, the ConfigMap is mounted as a directory (a subPath mount would never refresh),
     // and peers are found through the Service that lists not-ready pods too.
-    expect(container.volumeMounts).toContainEqual({ name: 'topology', mountPath: '/etc/guild-router/topology', readOnly: true })
-    expect(sts.template.spec.volumes).toContainEqual({ name: 'topology', configMap: { name: 'gateway-topology' } })
-    expect(container.env.find((e: { name: string }) => e.name === 'TOPOLOGY_FILE').value).toBe('/etc/guild-router/topology/topology.json')
-    expect(container.env.find((e: { name: string }) => e.name === 'PEERS_SERVICE').value).toBe('gateway-peers.guild-router-staging.svc.cluster.local.')
-    expect(container.env.find((e: { name: string }) => e.name === 'TOPOLOGY_LIST_FRESHNESS_MS').value).toBe('30000')
+    const fileRun = await runProgram(stackConfig('staging', { gatewayTopologySource: 'file' }))
+    const fileSpec = fileRun.one(T.sts).inputs.spec.template.spec
+    expect(fileSpec.containers[0].volumeMounts).toContainEqual({ name: 'topology', mountPath: '/etc/guild-router/topology', readOnly: true })
+    expect(fileSpec.volumes).toContainEqual({ name: 'topology', configMap: { name: 'gateway-topology' } })
+    expect(gwEnv(fileSpec.containers[0])).toMatchObject({
+      TOPOLOGY_FILE: '/etc/guild-router/topology/topology.json',
+      PEERS_SERVICE: 'gateway-peers.guild-router-staging.svc.cluster.local.',
+      TOPOLOGY_LIST_FRESHNESS_MS: '30000'
+    })
+    expect(fileSpec.serviceAccountName).toBeUndefined()
+    expect(fileRun.resources.filter(r => r.type.startsWith('kubernetes:rbac') || r.type === 'kubernetes:core/v1:ServiceAccount')).toEqual([])
     const peers = services(run).find(s => s.inputs.metadata.name === 'gateway-peers')
     expect(peers?.inputs.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true })
     expect(container.livenessProbe).toMatchObject({ tcpSocket: { port: 'http' } })
     expect(sts.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast-ssd', resources: { requests: { storage: '2Gi' } } })
     expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' })
     expect(container.readinessProbe.httpGet.path).toBe('/healthz')
+  })
+
+  it('with the api source, the gateways may read their ConfigMap and EndpointSlices, and nothing else', async () => {
+    const run = await runProgram(stackConfig())
+    const account = run.one('kubernetes:core/v1:ServiceAccount').inputs
+    const role = run.one('kubernetes:rbac.authorization.k8s.io/v1:Role').inputs
+    const binding = run.one('kubernetes:rbac.authorization.k8s.io/v1:RoleBinding').inputs
+    expect(account.metadata.name).toBe('gateway')
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['gateway-topology'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] }
+    ])
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name })
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'gateway', namespace: 'guild-router-staging' }])
   })
 
   it('gateways serve peers on a port of their own, and a handoff barrier Job follows the topology, in the router image', async () => {

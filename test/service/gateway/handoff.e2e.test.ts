@@ -138,9 +138,10 @@ describe(`guild data moves with its guild (seed ${seed})`, () => {
     expect(found).toEqual([])
     // The run really moved data while writes ran.
     expect(handoffLines(tier, 'handoff sent')).toBeGreaterThan(0)
-    // Whatever was not acknowledged got a code: refused, or (502, when a leaving pod closed a kept-alive
-    // connection under a write) possibly delivered, which the audit above covers: never stored twice.
-    const allowed = new Set(['201', '421 not_owner', '421 ownership_pending', '503 gateway_unavailable', '502 bad_gateway'])
+    // Whatever was not acknowledged got a code: refused, or possibly delivered (502, when a leaving pod
+    // closed a kept-alive connection under a write; 504, a write still running at the deadline on a busy
+    // machine, after the router waited for a moved guild), which the audit above covers: never stored twice.
+    const allowed = new Set(['201', '421 not_owner', '421 ownership_pending', '503 gateway_unavailable', '502 bad_gateway', '504 gateway_timeout'])
     expect([...writers.ledger.outcomes.keys()].filter(k => !allowed.has(k))).toEqual([])
   }, 300_000)
 

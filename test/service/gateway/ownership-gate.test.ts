@@ -78,7 +78,7 @@ describe('OwnershipGate', () => {
     expect(gate.settle({ epoch: 0, listedAt: 1, answers: all(2, gate.version) })).toBe(false)
   })
 
-  it('on a new topology: refuses what it lost at once, keeps what stays, holds what it gains until its data arrives or the epoch settles', () => {
+  it('on a new topology: keeps serving what it lost only while it holds it unfenced, keeps what stays, holds what it gains until its data arrives or the epoch settles', () => {
     const gate = settled(0, t3)
     gate.load(t4, 10)
     const kinds = new Set<string>()
@@ -92,7 +92,10 @@ describe('OwnershipGate', () => {
         expect(kind).toBe('pending')
         expect(gate.decide(g, true, false).kind).toBe('accept') // its data arrived
       }
-      if (after !== 0) expect(gate.decide(g, true, false).kind).toBe('not_owner') // held, but to be sent away
+      if (after !== 0) {
+        expect(gate.decide(g, true, false).kind).toBe('accept') // held, not yet fenced: nobody else can serve it
+        expect(gate.decide(g, true, true).kind).toBe('not_owner') // fenced: on its way to the owner
+      }
       kinds.add(kind)
     }
     expect([...kinds].sort()).toEqual(['accept', 'not_owner', 'pending'])
