@@ -139,14 +139,14 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
   })
   const leases = new GuildLeases()
   /** Each ordinal that answered the last round: where to reach it, and the topology it held. */
-  let peers: ReadonlyMap<number, { url: string, version: string }> = new Map()
+  let peers: ReadonlyMap<number, { url: string, version: string, ready: boolean }> = new Map()
   /** What peers last said they still have to send here. */
   let inbound = { guilds: 0, bytes: 0 }
   const sender = journal === undefined
     ? undefined
     : new HandoffSender({
       ordinal: gate.ordinal, owner: g => gate.owner(g), storage, journal, leases, peerUrl: n => peers.get(n)?.url,
-      agrees: n => peers.get(n)?.version === gate.version, timeoutMs: Math.max(timeoutMs, 30_000), log
+      agrees: n => peers.get(n)?.version === gate.version && peers.get(n)?.ready === true, timeoutMs: Math.max(timeoutMs, 30_000), log
     })
   const receiver = journal === undefined
     ? undefined

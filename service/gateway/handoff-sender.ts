@@ -20,7 +20,9 @@ export interface HandoffSenderDeps {
    * A guild is fenced for a pod only then: a receiver that still holds an
    * older topology would find the guild is not its own and send it straight
    * back, and two pods whose kubelets refresh a minute apart would bounce a
-   * guild (and refuse it) for that whole minute.
+   * guild (and refuse it) for that whole minute. The receiver must also
+   * report Ready: until then routers cannot reach it (the headless Service
+   * lists Ready pods only), while this pod still serves the guild unfenced.
    */
   readonly agrees: (ordinal: number) => boolean
   readonly timeoutMs: number
@@ -140,7 +142,7 @@ export class HandoffSender {
         return
       }
       if (!this.#deps.agrees(owner(guildId))) {
-        this.lastError = `guild ${guildId}: pod ${owner(guildId)} does not hold this pod's topology yet`
+        this.lastError = `guild ${guildId}: pod ${owner(guildId)} does not hold this pod's topology yet, or is not Ready`
         return
       }
       this.#fencing.add(guildId)

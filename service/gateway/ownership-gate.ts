@@ -17,6 +17,8 @@ export interface PeerAnswer {
   readonly clean: boolean
   /** The largest pod count it held since it last settled: every ordinal below may hold data. */
   readonly horizon: number
+  /** It reports Ready, so routers can reach it (progress only for the gate; the sender waits for it). */
+  readonly ready?: boolean
   /** Guilds it still has to send, per destination ordinal (progress only; the protocol does not read it). */
   readonly sendingTo?: Readonly<Record<string, number>>
 }

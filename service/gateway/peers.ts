@@ -34,7 +34,7 @@ export const TOPOLOGY_PATH = PEER_PATHS.topology
 
 /** One round, plus where each answering ordinal can be reached and what it holds (for handoffs). */
 export interface AskedRound extends PeerRound {
-  readonly peers: ReadonlyMap<number, { url: string, version: string }>
+  readonly peers: ReadonlyMap<number, { url: string, version: string, ready: boolean }>
 }
 
 /** Asks each listed peer what it holds, for the gate's current epoch. */
@@ -44,8 +44,8 @@ export async function peerRound (gate: OwnershipGate, peers: PeerDirectory, now:
   const listedAt = now()
   const list = await peers()
   const answers = await Promise.all(list.map(async url => await peerAnswer(url, timeoutMs)))
-  const known = new Map<number, { url: string, version: string }>()
-  answers.forEach((a, i) => { if (a !== undefined) known.set(a.ordinal, { url: list[i]!, version: a.version }) })
+  const known = new Map<number, { url: string, version: string, ready: boolean }>()
+  answers.forEach((a, i) => { if (a !== undefined) known.set(a.ordinal, { url: list[i]!, version: a.version, ready: a.ready === true }) })
   return { epoch, listedAt, answers, peers: known }
 }
 
@@ -68,5 +68,5 @@ async function peerAnswer (base: string, timeoutMs: number): Promise<PeerAnswer 
   if (b === undefined || typeof b.version !== 'string' || !Number.isInteger(b.ordinal) || !Number.isInteger(b.horizon)) return undefined
   const to = (b.handoff as { sending?: { to?: unknown } } | undefined)?.sending?.to
   const sendingTo = typeof to === 'object' && to !== null ? to as Record<string, number> : undefined
-  return { ordinal: b.ordinal as number, version: b.version, clean: b.clean === true, horizon: b.horizon as number, ...(sendingTo === undefined ? {} : { sendingTo }) }
+  return { ordinal: b.ordinal as number, version: b.version, clean: b.clean === true, horizon: b.horizon as number, ready: b.ready === true, ...(sendingTo === undefined ? {} : { sendingTo }) }
 }

@@ -6,7 +6,7 @@ import { Attempt, type AttemptOwner } from './attempt'
 import type { DeadlineEntry } from './deadline-queue'
 import type { Body, ForwarderDeps } from './forwarder'
 import { OWNER_HEADER, REFUSAL_HEADER } from '../gateway-contract'
-import { decideRefusal } from './refusal-policy'
+import { decideRefusal, waitForOwner } from './refusal-policy'
 import { decideRetry, parseRetryAfter } from './retry-policy'
 import { sendError } from './send-error'
 import type { UpstreamFailure } from './upstream-failure'
@@ -110,6 +110,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     this.#releaseRetrySlot()
     this.#deps.metrics?.upstreamError(pod, failure.error.code)
     this.#lastFailure = failure
+    if (!headersSent && pod === this.#redirectPod && failure.delivery === 'never-sent' && this.#waitForRedirect(pod)) return
     if (headersSent) {
       this.#decision('cut', pod, failure, 'failed mid-response; client connection closed')
       this.#finish(RESPONSE_CUT, pod)
@@ -230,6 +231,16 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     if (action.act === 'redirect') this.#redirectPod = action.pod
     // Nothing ran at the gateway, so this is not a retry: no attempt or budget is spent.
     this.#retryTimer = setTimeout(() => this.#send(), action.act === 'wait' ? action.delayMs : 0)
+    return true
+  }
+
+  /** The owner a gateway named could not be reached yet: wait for it like a pending owner. */
+  #waitForRedirect (pod: number): boolean {
+    const { config, metrics } = this.#deps
+    const action = waitForOwner({ bodyReplayable: this.#replayable, remainingMs: this.deadlineAt - performance.now(), pendingRetryMs: config.ownershipRetryMs })
+    if (action.act !== 'wait') return false
+    metrics?.ownershipRefusal(pod, 'wait')
+    this.#retryTimer = setTimeout(() => this.#send(), action.delayMs)
     return true
   }
 

@@ -50,11 +50,20 @@ export function decideRefusal (facts: RefusalFacts): RefusalAction {
     if (!facts.reachable(owner)) return { act: 'pass', reason: `owner ${owner} has no address here` }
     return { act: 'redirect', pod: owner }
   }
-  if (facts.refusal === 'ownership_pending') {
-    // Leave the attempt after the wait room to be answered: a 504 at the
-    // deadline leaves the client unsure whether its write ran, a 421 does not.
-    if (facts.remainingMs - facts.pendingRetryMs < Math.max(facts.pendingRetryMs, ANSWER_ROOM_MS)) return { act: 'pass', reason: 'deadline too close to wait for the guild' }
-    return { act: 'wait', delayMs: facts.pendingRetryMs }
-  }
+  if (facts.refusal === 'ownership_pending') return waitForOwner(facts)
   return { act: 'pass', reason: 'not a refusal this router acts on' }
+}
+
+/**
+ * Wait and ask the owner again, or give up. Also for an owner a `not_owner`
+ * named that cannot be reached yet (a new pod turning Ready, its name not yet
+ * in DNS): the request never left the router, and the gateway said where the
+ * guild lives.
+ */
+export function waitForOwner (facts: Pick<RefusalFacts, 'bodyReplayable' | 'remainingMs' | 'pendingRetryMs'>): RefusalAction {
+  if (!facts.bodyReplayable) return { act: 'pass', reason: 'body already streamed; cannot be replayed' }
+  // Leave the attempt after the wait room to be answered: a 504 at the
+  // deadline leaves the client unsure whether its write ran, a 421 does not.
+  if (facts.remainingMs - facts.pendingRetryMs < Math.max(facts.pendingRetryMs, ANSWER_ROOM_MS)) return { act: 'pass', reason: 'deadline too close to wait for the guild' }
+  return { act: 'wait', delayMs: facts.pendingRetryMs }
 }

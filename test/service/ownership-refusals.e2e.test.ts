@@ -52,6 +52,7 @@ async function metric (admin: string, line: string): Promise<number> {
 
 let listed: RouterProcess
 let templated: RouterProcess
+let templatePort = 0
 
 beforeAll(async () => {
   const a = await scriptedGateway(cleanup, logged(0))
@@ -62,7 +63,8 @@ beforeAll(async () => {
   // A router that still counts one pod while the gateways count two (an old
   // router during a scale-up): pod 1 is reachable only through the template.
   // Each ordinal has its own loopback address, as each pod has its own name.
-  const port = await stablePort('127.0.0.1', 0)
+  const port = await stablePort(['127.0.0.1', '127.0.1.1', '127.0.2.1'], 0)
+  templatePort = port
   for (const [pod, host] of [[0, '127.0.0.1'], [1, '127.0.1.1']] as const) {
     const server = createServer(logged(pod))
     server.listen(port, host)
@@ -125,6 +127,19 @@ describe('a gateway\'s 421 during a rescale', () => {
     const res = await request(`${templated.base}/guilds/${guild}/entries`, { method: 'POST', body: 'entry-5' })
     expect([res.statusCode, res.headers['x-gateway-pod'], await res.body.text()]).toEqual([201, '1', 'stored entry-5'])
     expect(seen.map(s => s.pod)).toEqual([0, 1])
+  })
+
+  it('an owner it names that cannot be reached yet (a new pod not yet Ready) is waited for inside the deadline', async () => {
+    scripts = [(_q, res) => refuse(res, 'not_owner', 2), created, created]
+    const pending = request(`${templated.base}/guilds/${guild}/entries`, { method: 'POST', body: 'entry-7' })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const late = createServer(logged(2))
+    late.listen(templatePort, '127.0.2.1')
+    await once(late, 'listening')
+    cleanup.add(async () => { late.closeAllConnections(); late.close() })
+    const res = await pending
+    expect([res.statusCode, res.headers['x-gateway-pod'], await res.body.text()]).toEqual([201, '2', 'stored entry-7'])
+    expect(seen.map(s => s.pod)).toEqual([0, 2])
   })
 
   it('but not to an ordinal further out than a rescale could add', async () => {

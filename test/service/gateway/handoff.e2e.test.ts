@@ -352,3 +352,36 @@ describe('a peer that cannot be reached', () => {
     expect((await tier.status(one)).settled).toBe(false)
   }, 90_000)
 })
+
+describe('a new owner that is not Ready yet', () => {
+  it('the old owner keeps serving the guilds it holds for it, and hands them over only once it reports Ready', async () => {
+    const tier = await StatefulTier.create(cleanup, { strategy: 'jump', pods: 4 })
+    for (const pod of tier.pods.slice(0, 3)) await tier.start(pod, 3)
+    await tier.settledAt(tier.pods.slice(0, 3), 3)
+    const [zero, one, two, three] = tier.pods as [StatefulPod, StatefulPod, StatefulPod, StatefulPod]
+    const moving = GUILDS.filter(g => tier.owner(g, 3) === 0 && tier.owner(g, 4) === 3)
+    expect(moving.length).toBeGreaterThan(0)
+    const write = async (guild: string, body: string): Promise<number> => {
+      const res = await request(`${zero.url}/guilds/${guild}/entries`, { method: 'POST', headers: { 'x-request-id': randomUUID(), 'content-type': 'text/plain' }, body })
+      await res.body.dump()
+      return res.statusCode
+    }
+    for (const guild of moving) expect(await write(guild, 'before')).toBe(201)
+    // gateway-3 starts at 4 and gateway-0 loads 4; gateway-1 and -2 still hold 3, so gateway-3 is not Ready.
+    await tier.start(three, 4)
+    tier.setTopology(zero, 4)
+    await until('gateway-0 at 4', async () => (await tier.status(zero)).count === 4 ? true : undefined, 30_000)
+    await sleep(1_000) // several rounds of gateway-0's sender
+    expect((await tier.status(three)).ready).toBe(false)
+    expect((await tier.status(zero)).handoff.sent.guilds).toBe(0)
+    for (const guild of moving) expect(`${guild} ${await write(guild, 'while 3 is not Ready')}`).toBe(`${guild} 201`)
+    // Once every pod holds 4, gateway-3 is Ready and receives them, entries and all.
+    for (const pod of [one, two]) tier.setTopology(pod, 4)
+    await tier.settledAt(tier.pods, 4)
+    for (const guild of moving) {
+      const { status, body } = await readEntries(three.url, guild)
+      expect(`${guild} ${status} ${body.entries?.length ?? body.error ?? ''}`).toBe(`${guild} 200 2`)
+    }
+    expect(overlaps(tier.intervals())).toEqual([])
+  }, 120_000)
+})
