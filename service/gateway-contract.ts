@@ -23,3 +23,5 @@ export function gatewayUrlTemplate (parts: { statefulSet: string, service: strin
 export const REFUSAL_HEADER = 'x-gateway-refusal'
 /** On a 421 `not_owner`: the ordinal that owns the guild under the gateway's topology. */
 export const OWNER_HEADER = 'x-gateway-owner'
+/** On every 421: the pod count of the topology the gateway holds, which an old router can learn from. */
+export const TOPOLOGY_COUNT_HEADER = 'x-gateway-topology-count'

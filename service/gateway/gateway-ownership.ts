@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { OWNER_HEADER, REFUSAL_HEADER } from '../gateway-contract'
+import { OWNER_HEADER, REFUSAL_HEADER, TOPOLOGY_COUNT_HEADER } from '../gateway-contract'
 import type { GuildId } from '../routing/guild-id'
 import { GuildLeases } from './guild-leases'
 import type { GuildStorage } from './guild-storage'
@@ -246,7 +246,7 @@ export function startGatewayOwnership (opts: GatewayOwnershipOptions): GatewayOw
         ? { error: 'not_owner', message: `guild ${guildId} belongs to pod ${decision.owner} under topology ${gate.version}, not ${gate.ordinal}`, ordinal: gate.ordinal, owner: decision.owner, topologyVersion: gate.version }
         : { error: 'ownership_pending', message: `guild ${guildId} moves to pod ${gate.ordinal} under topology ${gate.version}; waiting for its data, or for every gateway to confirm it holds none`, ordinal: gate.ordinal, topologyVersion: gate.version }
       const text = JSON.stringify(body)
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), 'retry-after': '1', [REFUSAL_HEADER]: body.error }
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), 'retry-after': '1', [REFUSAL_HEADER]: body.error, [TOPOLOGY_COUNT_HEADER]: String(gate.topology.count) }
       if (decision.kind === 'not_owner') headers[OWNER_HEADER] = String(decision.owner)
       return { status: 421, headers, body: text }
     },

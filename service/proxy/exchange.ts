@@ -5,8 +5,8 @@ import type { GuildId } from '../routing/guild-id'
 import { Attempt, type AttemptOwner } from './attempt'
 import type { DeadlineEntry } from './deadline-queue'
 import type { Body, ForwarderDeps } from './forwarder'
-import { OWNER_HEADER, REFUSAL_HEADER } from '../gateway-contract'
-import { decideRefusal, waitForOwner } from './refusal-policy'
+import { OWNER_HEADER, REFUSAL_HEADER, TOPOLOGY_COUNT_HEADER } from '../gateway-contract'
+import { decideRefusal, ownerAfterScaleDown, waitForOwner } from './refusal-policy'
 import { decideRetry, parseRetryAfter } from './retry-policy'
 import { sendError } from './send-error'
 import type { UpstreamFailure } from './upstream-failure'
@@ -110,7 +110,13 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     this.#releaseRetrySlot()
     this.#deps.metrics?.upstreamError(pod, failure.error.code)
     this.#lastFailure = failure
-    if (!headersSent && pod === this.#redirectPod && failure.delivery === 'never-sent' && this.#waitForRedirect(pod)) return
+    if (!headersSent && failure.delivery === 'never-sent') {
+      if (pod === this.#redirectPod && this.#waitForRedirect(pod)) return
+      if (this.#rerouteAfterScaleDown(pod)) {
+        this.#retryTimer = setTimeout(() => this.#send(), 0)
+        return
+      }
+    }
     if (headersSent) {
       this.#decision('cut', pod, failure, 'failed mid-response; client connection closed')
       this.#finish(RESPONSE_CUT, pod)
@@ -158,6 +164,11 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
       pod = (owner + this.#candidate) % numPods
       admission = health.admit(pod)
     }
+    // An ejected pod past the count the gateways report: its guilds live elsewhere now.
+    if (admission.kind === 'reject' && redirect === undefined && this.#rerouteAfterScaleDown(pod)) {
+      pod = this.#redirectPod!
+      admission = pod < numPods ? health.admit(pod) : ADMITTED
+    }
     if (admission.kind === 'reject') {
       const error = new GatewayUnavailableError(pod, `ejected after repeated connection failures; retry in ${Math.ceil(admission.retryAfterMs / 1000)} s`)
       this.#decision('fail-fast', pod, { delivery: 'never-sent', error }, `ejected for ${admission.retryAfterMs} ms more`)
@@ -167,7 +178,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     this.#attempts++
     this.#currentPod = pod
     let headers = this.#request.headers
-    if (pod !== owner && redirect === undefined) {
+    if (pod !== owner && this.#redirectPod === undefined) {
       metrics?.failover(owner)
       headers = [...headers, 'x-gateway-failover', String(owner)]
     }
@@ -215,7 +226,9 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
 
   /** A gateway's 421: follow a `not_owner` once, or wait for a pending owner, when that is safe and fits the deadline. */
   #ownershipRefused (pod: number, headers: Record<string, string | string[] | undefined>): boolean {
-    const { config, pools, metrics } = this.#deps
+    const { config, pools, metrics, heard } = this.#deps
+    const count = single(headers[TOPOLOGY_COUNT_HEADER])
+    if (count !== undefined && /^[1-9][0-9]{0,5}$/.test(count)) heard.count = Number(count)
     const action = decideRefusal({
       refusal: single(headers[REFUSAL_HEADER]),
       owner: single(headers[OWNER_HEADER]),
@@ -231,6 +244,25 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     if (action.act === 'redirect') this.#redirectPod = action.pod
     // Nothing ran at the gateway, so this is not a retry: no attempt or budget is spent.
     this.#retryTimer = setTimeout(() => this.#send(), action.act === 'wait' ? action.delayMs : 0)
+    return true
+  }
+
+  /** A pod gone after a scale-down this router has not rolled for yet: send to the owner under the gateways' count. */
+  #rerouteAfterScaleDown (pod: number): boolean {
+    const { config, pools, metrics, heard, pick } = this.#deps
+    const owner = ownerAfterScaleDown({
+      pod,
+      numPods: config.numGatewayPods,
+      heardCount: heard.count,
+      guildId: this.#request.guildId,
+      pick,
+      reachable: n => pools.reachable(n),
+      bodyReplayable: this.#replayable,
+      redirected: this.#redirectPod !== undefined
+    })
+    if (owner === undefined) return false
+    this.#redirectPod = owner
+    metrics?.ownershipRefusal(pod, 'reroute')
     return true
   }
 

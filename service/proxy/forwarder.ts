@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { RouterConfig } from '../config'
 import type { Logger } from '../logger'
 import type { RouterMetrics } from '../metrics'
+import { strategy } from '../routing/strategies'
 import { DeadlineQueue } from './deadline-queue'
 import { Exchange, type ForwardRequest } from './exchange'
 import type { GatewayPools } from './gateway-pools'
@@ -25,6 +26,10 @@ export interface ForwarderOptions {
 export interface ForwarderDeps extends ForwarderOptions {
   readonly retrySettings: RetrySettings
   readonly deadlines: DeadlineQueue
+  /** The routing strategy, for the owner under a count the gateways report. */
+  readonly pick: (guildId: string, numPods: number) => number
+  /** The pod count the last gateway 421 reported (refusal-policy.ts, ownerAfterScaleDown). */
+  readonly heard: { count: number | undefined }
 }
 
 export type Forward = (request: ForwardRequest) => void
@@ -44,7 +49,9 @@ export function createForwarder (options: ForwarderOptions): Forward {
   const deps: ForwarderDeps = {
     ...options,
     retrySettings: { maxAttempts: config.retryMaxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxBackoffMs },
-    deadlines: new DeadlineQueue(config.requestDeadlineMs)
+    deadlines: new DeadlineQueue(config.requestDeadlineMs),
+    pick: strategy(config.strategy).pick,
+    heard: { count: undefined }
   }
   return function forward (request) {
     new Exchange(deps, request).start()

@@ -37,6 +37,32 @@ export interface RefusalFacts {
   readonly pendingRetryMs: number
 }
 
+/**
+ * After a scale-down, an old router still sends a removed pod's guilds to
+ * that pod, which is gone. If a gateway's 421 has told this router that the
+ * gateways count fewer pods than it does, and the pod it could not reach is
+ * past that count, the guild's owner is the one under the gateways' count:
+ * the ordinal the removed pod would have named in its `not_owner`. Returns
+ * that ordinal, or undefined to fail as usual. The owner's own check decides.
+ */
+export function ownerAfterScaleDown (facts: {
+  readonly pod: number
+  readonly numPods: number
+  /** The smallest pod count a gateway's 421 reported lately, if any. */
+  readonly heardCount: number | undefined
+  readonly guildId: string | undefined
+  readonly pick: (guildId: string, numPods: number) => number
+  readonly reachable: (pod: number) => boolean
+  readonly bodyReplayable: boolean
+  readonly redirected: boolean
+}): number | undefined {
+  const { heardCount, guildId } = facts
+  if (heardCount === undefined || guildId === undefined || facts.redirected || !facts.bodyReplayable) return undefined
+  if (heardCount >= facts.numPods || facts.pod < heardCount) return undefined
+  const owner = facts.pick(guildId, heardCount)
+  return owner !== facts.pod && facts.reachable(owner) ? owner : undefined
+}
+
 /** The least time the attempt after a wait gets before the deadline. */
 export const ANSWER_ROOM_MS = 500
 

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { stablePort } from '../../dev/stable-port'
 import { guildOwnedBy } from '../helpers/guilds'
-import { Cleanup, scriptedGateway, startRouterProcess, type RouterProcess } from '../helpers/topology'
+import { Cleanup, closedPortUrl, scriptedGateway, startRouterProcess, type RouterProcess } from '../helpers/topology'
+import { strategy } from '../../service/routing/strategies'
 
 /**
  * What a router does with a gateway's 421 during a rescale (refusal-policy.ts),
@@ -20,11 +21,12 @@ const seen: Seen[] = []
 let scripts: Script[] = []
 const guild = guildOwnedBy(0, 2)
 
-function refuse (res: ServerResponse, refusal: 'not_owner' | 'ownership_pending', owner?: number): void {
+function refuse (res: ServerResponse, refusal: 'not_owner' | 'ownership_pending', owner?: number, count?: number): void {
   const text = JSON.stringify({ error: refusal, message: `scripted ${refusal}` })
   res.writeHead(421, {
     'content-type': 'application/json', 'retry-after': '1', 'x-gateway-refusal': refusal,
-    ...(owner === undefined ? {} : { 'x-gateway-owner': String(owner) })
+    ...(owner === undefined ? {} : { 'x-gateway-owner': String(owner) }),
+    ...(count === undefined ? {} : { 'x-gateway-topology-count': String(count) })
   }).end(text)
 }
 const created: Script = (_req, res, body) => { res.writeHead(201, { 'content-type': 'text/plain' }).end(`stored ${body}`) }
@@ -53,6 +55,8 @@ async function metric (admin: string, line: string): Promise<number> {
 let listed: RouterProcess
 let templated: RouterProcess
 let templatePort = 0
+let shrunk: RouterProcess
+let shrunkUrls: string[] = []
 
 beforeAll(async () => {
   const a = await scriptedGateway(cleanup, logged(0))
@@ -71,6 +75,9 @@ beforeAll(async () => {
     await once(server, 'listening')
     cleanup.add(async () => { server.closeAllConnections(); server.close() })
   }
+  // A router that still counts three pods after the gateways went to two: pod 2 is gone.
+  shrunkUrls = [a.url, b.url, await closedPortUrl()]
+  shrunk = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '3', GATEWAY_URLS: shrunkUrls.join(',') })
   templated = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '1', GATEWAY_URL_TEMPLATE: `http://127.0.{ordinal}.1:${port}` })
 })
 afterAll(() => cleanup.run())
@@ -140,6 +147,36 @@ describe('a gateway\'s 421 during a rescale', () => {
     const res = await pending
     expect([res.statusCode, res.headers['x-gateway-pod'], await res.body.text()]).toEqual([201, '2', 'stored entry-7'])
     expect(seen.map(s => s.pod)).toEqual([0, 2])
+  })
+
+  it('after a scale-down, an old router sends a removed pod\'s guilds to their owner under the count a gateway\'s 421 reported', async () => {
+    const gone = guildOwnedBy(2, 3)
+    const owner = strategy('md5-mod').pick(gone, 2)
+    scripts = [created, created]
+    // Before it has heard the gateways' count: the removed pod's guilds fail closed.
+    const before = await request(`${shrunk.base}/guilds/${gone}/entries`, { method: 'POST', body: 'entry-8' })
+    expect([before.statusCode, (await before.body.json() as { error: string }).error]).toEqual([503, 'gateway_unavailable'])
+    expect(seen).toEqual([])
+    // A 421 from any gateway carries its count (here pod 0 refusing a guild it gave away).
+    scripts = [(_q, res) => refuse(res, 'not_owner', 1, 2), created]
+    const taught = await request(`${shrunk.base}/guilds/${guildOwnedBy(0, 3)}/entries`, { method: 'POST', body: 'teach' })
+    await taught.body.dump()
+    seen.length = 0
+    scripts = [created, created]
+    const res = await request(`${shrunk.base}/guilds/${gone}/entries`, { method: 'POST', body: 'entry-9' })
+    expect([res.statusCode, res.headers['x-gateway-pod'], await res.body.text()]).toEqual([201, String(owner), 'stored entry-9'])
+    expect(seen).toEqual([{ pod: owner, method: 'POST', body: 'entry-9' }])
+
+    // Taught before it ever failed to reach pod 2 (not ejected yet): the first refused connection reroutes.
+    const fresh = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '3', GATEWAY_URLS: `${shrunkUrls.join(',')}` })
+    scripts = [(_q, res) => refuse(res, 'not_owner', 1, 2), created]
+    await (await request(`${fresh.base}/guilds/${guildOwnedBy(0, 3)}/entries`, { method: 'POST', body: 'teach' })).body.dump()
+    seen.length = 0
+    scripts = [created, created]
+    const first = await request(`${fresh.base}/guilds/${gone}/entries`, { method: 'POST', body: 'entry-10' })
+    expect([first.statusCode, first.headers['x-gateway-pod']]).toEqual([201, String(owner)])
+    await first.body.dump()
+    expect(seen).toEqual([{ pod: owner, method: 'POST', body: 'entry-10' }])
   })
 
   it('but not to an ordinal further out than a rescale could add', async () => {

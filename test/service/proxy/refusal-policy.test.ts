@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decideRefusal, type RefusalFacts } from '../../../service/proxy/refusal-policy'
+import { decideRefusal, ownerAfterScaleDown, type RefusalFacts } from '../../../service/proxy/refusal-policy'
 
 const base: RefusalFacts = {
   refusal: 'not_owner',
@@ -43,5 +43,27 @@ describe('decideRefusal', () => {
   it('leaves any other 421 to the client', () => {
     expect(decideRefusal({ ...base, refusal: undefined })).toEqual({ act: 'pass', reason: 'not a refusal this router acts on' })
     expect(decideRefusal({ ...base, refusal: 'misdirected' })).toEqual({ act: 'pass', reason: 'not a refusal this router acts on' })
+  })
+})
+
+describe('ownerAfterScaleDown', () => {
+  const pick = (id: string, n: number): number => Number(id) % n
+  const facts = { pod: 3, numPods: 4, heardCount: 3, guildId: '7', pick, reachable: (n: number) => n < 4, bodyReplayable: true, redirected: false }
+
+  it('sends a guild of a pod past the gateways\' count to its owner under that count', () => {
+    expect(ownerAfterScaleDown(facts)).toBe(1) // 7 % 3
+  })
+
+  it.each([
+    ['nothing heard', { heardCount: undefined }],
+    ['the gateways count as many pods as the router', { heardCount: 4 }],
+    ['the gateways count more (a scale-up: this router is the new one)', { heardCount: 5 }],
+    ['a pod the gateways still count (down, not removed)', { pod: 2 }],
+    ['no guild (an unrouted request)', { guildId: undefined }],
+    ['already redirected once', { redirected: true }],
+    ['a body that cannot be replayed', { bodyReplayable: false }],
+    ['an owner this router cannot dial', { reachable: () => false }]
+  ] as const)('leaves the failure as it is with %s', (_what, over) => {
+    expect(ownerAfterScaleDown({ ...facts, ...over })).toBeUndefined()
   })
 })
