@@ -153,9 +153,13 @@ describe('pulumi through the real engine', () => {
       'create NetworkPolicy/guild-router-to-gateway',
       'create PodDisruptionBudget/gateway',
       'create PodDisruptionBudget/guild-router',
+      // gatewayTopologySource api: the gateways' own account, allowed to read the topology ConfigMap and EndpointSlices.
+      'create Role/gateway-topology-reader',
+      'create RoleBinding/gateway-topology-reader',
       'create Service/gateway-internal',
       'create Service/gateway-peers',
       'create Service/guild-router',
+      'create ServiceAccount/gateway',
       'create StatefulSet/gateway'
     ])
     const ops = (JSON.parse(preview.stdout) as { steps: Array<{ op: string }> }).steps.map(s => s.op)
@@ -277,7 +281,8 @@ describe('pulumi through the real engine', () => {
       }
     }, 180_000)
     for (const [apiVersion, kind] of [['apps/v1', 'StatefulSet'], ['apps/v1', 'Deployment'], ['v1', 'Service'], ['v1', 'Pod'],
-      ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['policy/v1', 'PodDisruptionBudget'], ['networking.k8s.io/v1', 'NetworkPolicy'], ['batch/v1', 'Job']] as const) {
+      ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['policy/v1', 'PodDisruptionBudget'], ['networking.k8s.io/v1', 'NetworkPolicy'], ['batch/v1', 'Job'],
+      ['rbac.authorization.k8s.io/v1', 'Role'], ['rbac.authorization.k8s.io/v1', 'RoleBinding']] as const) {
       const left = await api.list(apiVersion, kind, namespace())
       expect(left.items, kind).toEqual([])
     }
