@@ -311,6 +311,9 @@ describe('7. the router sent SIGTERM under load', () => {
 describe('8. a rollout during a rescale: routers with N=3 and N=4 side by side', () => {
   it('agree on guilds that stay; for a guild that moves, the old router reaches the old owner, which refuses it (421)', async () => {
     // The gateways already run with N=4 (the StatefulSet scaled first), jump hashing.
+    // The old router lists three URLs and has no template, so it cannot dial the
+    // owner the 421 names and passes the refusal on (ownership-refusals.e2e.test.ts
+    // and the stateful tiers cover following it).
     const gateways = await startGateways(cleanup, 4, 'jump')
     const [old, fresh] = await Promise.all([
       startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '3', GATEWAY_URLS: gateways.urls.slice(0, 3).join(','), ROUTING_STRATEGY: 'jump' }),
