@@ -43,6 +43,8 @@ export class GatewayCluster extends pulumi.ComponentResource {
   readonly replicas: pulumi.Output<number>
   readonly port: pulumi.Output<number>
   readonly peerPort: pulumi.Output<number>
+  /** Where each gateway serves GET /metrics; the pod template says so to Prometheus. */
+  readonly metricsPort: number
 
   constructor (name: string, args: GatewayClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('guild-router:k8s:GatewayCluster', name, {}, opts)
@@ -135,6 +137,7 @@ export class GatewayCluster extends pulumi.ComponentResource {
     this.replicas = this.statefulSet.spec.replicas
     this.port = this.service.spec.ports.apply(ports => ports[0]?.port ?? args.port)
     this.peerPort = this.peersService.spec.ports.apply(ports => ports[0]?.port ?? args.peerPort)
+    this.metricsPort = args.metricsPort
 
     this.registerOutputs({
       serviceName: this.serviceName,

@@ -17,6 +17,8 @@ export interface GatewayPodArgs {
   readonly port: number
   /** Peer traffic (topology, handoffs): a port of its own, so nothing sent through a router reaches it. */
   readonly peerPort: number
+  /** Where the gateway serves GET /metrics (the reference gateway does; gateway-metrics.ts). */
+  readonly metricsPort: number
   readonly healthPath: string
   readonly routingStrategy: string
   /** How long a DNS answer for the peers Service may be cached (the cluster DNS's TTL). */
@@ -114,7 +116,8 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
     // A pod removed by a scale-down keeps its volume, so scaling back up finds its guilds' data.
     persistentVolumeClaimRetentionPolicy: { whenScaled: 'Retain', whenDeleted: 'Retain' },
     template: {
-      metadata: { labels },
+      // The prometheus community chart's kubernetes-pods job scrapes what these name.
+      metadata: { labels, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(args.metricsPort), 'prometheus.io/path': '/metrics' } },
       spec: {
         securityContext: restrictedPodSecurity,
         terminationGracePeriodSeconds: 30,
@@ -127,7 +130,8 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
           ...(args.command === undefined ? {} : { command: [...args.command] }),
           ports: [
             { name: 'http', containerPort: args.port, protocol: 'TCP' },
-            { name: 'peer', containerPort: args.peerPort, protocol: 'TCP' }
+            { name: 'peer', containerPort: args.peerPort, protocol: 'TCP' },
+            { name: 'metrics', containerPort: args.metricsPort, protocol: 'TCP' }
           ],
           env: [
             // The ordinal and the topology file let a gateway refuse guilds it does not own.
@@ -137,6 +141,7 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
             ...source,
             { name: 'PORT', value: String(args.port) },
             { name: 'PEER_PORT', value: String(args.peerPort) },
+            { name: 'METRICS_PORT', value: String(args.metricsPort) },
             { name: 'HOST', value: '0.0.0.0' },
             { name: 'DATA_DIR', value: DATA_MOUNT }
           ],

@@ -74,7 +74,7 @@ export class GuildRouter extends pulumi.ComponentResource {
 
     this.networkPolicy = new k8s.networking.v1.NetworkPolicy(`${name}-gateway-ingress`, {
       metadata: { ...meta('-to-gateway') },
-      spec: gatewayIngressPolicySpec(gw.selector, this.selector, gw.barrierSelector, { client: gw.port, peer: gw.peerPort })
+      spec: gatewayIngressPolicySpec(gw.selector, this.selector, gw.barrierSelector, { client: gw.port, peer: gw.peerPort, metrics: gw.metricsPort })
     }, { parent: this })
 
     this.serviceName = this.service.metadata.name

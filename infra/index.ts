@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi'
 import { AppNamespace } from './app-namespace'
 import { GatewayCluster } from './gateway-cluster'
 import { GuildRouter } from './guild-router'
+import { PrometheusOperatorObjects } from './prometheus-operator'
 import { RouterDashboard } from './router-dashboard'
 import { parseStackConfig } from './stack-config'
 
@@ -40,6 +41,15 @@ const router = new GuildRouter('router', {
 
 if (config.grafanaDashboard.enabled) {
   new RouterDashboard('dashboard', { namespace: config.grafanaDashboard.namespace ?? namespace.name }) // eslint-disable-line no-new
+}
+
+if (config.prometheusOperator.podMonitor || config.prometheusOperator.prometheusRule) {
+  new PrometheusOperatorObjects('monitoring', { // eslint-disable-line no-new
+    namespace: namespace.name,
+    ...config.prometheusOperator,
+    router: { selector: router.selector, metricsPort: 'admin' },
+    gateway: { selector: gateways.selector, metricsPort: 'metrics' }
+  })
 }
 
 export const gatewayCount = gateways.replicas

@@ -33,6 +33,8 @@ export interface StackConfig {
     readonly port: number
     /** Where gateways talk to each other (topology, handoffs); routers never dial it. */
     readonly peerPort: number
+    /** Where gateways serve GET /metrics; any pod may scrape it. */
+    readonly metricsPort: number
     /** How long `pulumi up` waits for a scale-down's handoff before it fails without shrinking. */
     readonly handoffTimeoutSeconds: number
     readonly storageSize: string
@@ -62,6 +64,8 @@ export interface StackConfig {
   readonly clusterDomain: string
   /** Ship the Grafana dashboard as a sidecar-labelled ConfigMap, into this namespace. */
   readonly grafanaDashboard: { readonly enabled: boolean, readonly namespace: string | undefined }
+  /** prometheus-operator objects: PodMonitors for both tiers and a PrometheusRule with the alerts, carrying these labels. */
+  readonly prometheusOperator: { readonly podMonitor: boolean, readonly prometheusRule: boolean, readonly labels: Readonly<Record<string, string>> }
 }
 
 export class StackConfigError extends Error {
@@ -92,6 +96,7 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
       image: r.optional('gatewayImage'),
       port: r.integer('gatewayPort', 1, 65_535),
       peerPort: r.integer('gatewayPeerPort', 1, 65_535),
+      metricsPort: r.integer('gatewayMetricsPort', 1, 65_535),
       handoffTimeoutSeconds: r.integer('gatewayHandoffTimeoutSeconds', 10, 86_400),
       storageSize: r.quantity('gatewayStorageSize'),
       storageClass: r.optional('gatewayStorageClass'),
@@ -127,6 +132,11 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
     grafanaDashboard: {
       enabled: r.boolean('grafanaDashboard'),
       namespace: r.optional('grafanaDashboardNamespace')
+    },
+    prometheusOperator: {
+      podMonitor: r.boolean('podMonitor'),
+      prometheusRule: r.boolean('prometheusRule'),
+      labels: r.labels('prometheusOperatorLabels')
     }
   }
   if (config.router.minReplicas > config.router.maxReplicas) {
@@ -148,6 +158,10 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
   if (config.gateway.peerPort === config.gateway.port) {
     // SECURITY: routers dial the gateway port and forward any path; handoffs must not be reachable that way.
     throw new StackConfigError('gatewayPeerPort', `must differ from ${PROJECT}:gatewayPort (both ${config.gateway.port})`)
+  }
+  for (const [key, port] of [['gatewayPort', config.gateway.port], ['gatewayPeerPort', config.gateway.peerPort]] as const) {
+    // SECURITY: the metrics port is open to any pod; the peer port must not be.
+    if (config.gateway.metricsPort === port) throw new StackConfigError('gatewayMetricsPort', `must differ from ${PROJECT}:${key} (both ${port})`)
   }
   return Object.freeze(config)
 }
@@ -181,6 +195,19 @@ class Reader {
     if (raw === 'true') return true
     if (raw === 'false') return false
     throw new StackConfigError(key, `must be true or false (got ${JSON.stringify(raw)})`)
+  }
+
+  /** `key=value,key=value`: label pairs for objects another controller selects by label. */
+  labels (key: string): Record<string, string> {
+    const raw = this.optional(key)
+    if (raw === undefined) return {}
+    const labels: Record<string, string> = {}
+    for (const pair of raw.split(',')) {
+      const m = /^\s*([A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?)=([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?\s*$/.exec(pair)
+      if (m === null) throw new StackConfigError(key, `must be label pairs such as release=kube-prometheus-stack,team=bots (got ${JSON.stringify(raw)})`)
+      labels[m[1] as string] = m[3] ?? ''
+    }
+    return labels
   }
 
   oneOf<T extends string> (key: string, allowed: readonly T[]): T {

@@ -26,3 +26,4 @@ export { dnsPeers, filePeers, TOPOLOGY_PATH, type PeerDirectory } from './gatewa
 export { endpointSlicePeers, watchTopology, type TopologyWatch } from './gateway/kube-sources'
 export { inClusterApi, watchObjects, type KubeApi, type KubeWatch } from './gateway/kube-watch'
 export { parseTopology, topologyVersion, TopologyError, type Topology } from './gateway/topology'
+export { createMetricsServer, gatewayMetrics } from './gateway/gateway-metrics'

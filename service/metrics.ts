@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client'
 import type { PodState } from './proxy/pod-health'
+import { HotGuilds } from './hot-guilds'
 import { RecentTraffic } from './recent-traffic'
 import { RequestTotals } from './request-totals'
 
@@ -15,11 +16,13 @@ export interface RouterMetrics {
   readonly registry: Registry
   /** The last minute per pod, for the status page. */
   readonly recent: RecentTraffic
+  /** The last minute's most requested guilds per pod (hot-guilds.ts). */
+  readonly hot: HotGuilds
   /**
    * A request answered, by the gateway or by the router; pod -1 = no pod
    * chosen. `status` is CLIENT_CLOSED or RESPONSE_CUT when none was completed.
    */
-  observe (pod: number, status: number, seconds: number): void
+  observe (pod: number, status: number, seconds: number, guildId?: string): void
   upstreamError (pod: number, code: string): void
   /** A retry was scheduled after a failure at `pod`; reason: never-sent, maybe-received, retry-after. */
   retry (pod: number, reason: string): void
@@ -49,24 +52,47 @@ const CUT_CLASS = 6
 // Latency buckets for a 2.5 s deadline: fine below 10 ms, where a healthy hop sits.
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
-export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean } = {}): RouterMetrics {
+/**
+ * The gateway label is `gateway`, not `pod`: Kubernetes pod discovery puts a
+ * target label `pod` (the scraped router's name) on every series, and with
+ * honor_labels false, Prometheus' default and the operator's, a metric's own
+ * `pod` would be renamed `exported_pod`, so a panel grouping by pod would
+ * group by router.
+ */
+export interface MetricsOptions {
+  readonly defaultMetrics?: boolean
+  /** This router's topology, exported as guild_router_topology_info so replicas that disagree show. */
+  readonly topology?: { readonly strategy: string, readonly version: string }
+  /** Hot guilds exported per gateway pod (the status page shows more). */
+  readonly hotGuildSeries?: number
+}
+
+// prom-client's default set also has these as gauges named without the
+// suffix; a gauge ending in _total breaks the exposition format's naming
+// rules (promtool check metrics).
+const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+
+export function createMetrics (numPods: number, opts: MetricsOptions = {}): RouterMetrics {
   const registry = new Registry()
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'guild_router_' })
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'guild_router_' })
+    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`guild_router_${name}`)
+  }
 
   const totals = new RequestTotals(numPods + 1, STATUS_CLASSES, BUCKETS)
   const podLabel = (pod: number): string => (pod < 0 ? 'none' : String(pod))
   const slotLabels = Array.from({ length: numPods + 1 }, (_, slot) => podLabel(slot - 1))
   new Counter({
     name: 'guild_router_requests_total',
-    help: 'Requests answered, by owner pod ("none" when no pod was chosen) and status class (client_closed: the client hung up first; cut: the gateway failed mid-response).',
-    labelNames: ['pod', 'status_class'] as const,
+    help: 'Requests answered, by gateway pod ordinal ("none" when no pod was chosen) and status class (client_closed: the client hung up first; cut: the gateway failed mid-response).',
+    labelNames: ['gateway', 'status_class'] as const,
     registers: [registry],
     collect () {
       this.reset()
       for (let slot = 0; slot < totals.slots; slot++) {
         STATUS_CLASSES.forEach((statusClass, c) => {
           const n = totals.count(slot, c)
-          if (n > 0) this.inc({ pod: slotLabels[slot] as string, status_class: statusClass }, n)
+          if (n > 0) this.inc({ gateway: slotLabels[slot] as string, status_class: statusClass }, n)
         })
       }
     }
@@ -75,14 +101,14 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
   const upstreamErrors = new Counter({
     name: 'guild_router_upstream_errors_total',
     help: 'Failed exchanges with a gateway pod, by pod and error code.',
-    labelNames: ['pod', 'code'] as const,
+    labelNames: ['gateway', 'code'] as const,
     registers: [registry]
   })
 
   const retries = new Counter({
     name: 'guild_router_retries_total',
     help: 'Retries scheduled, by the pod that failed and why (never-sent, maybe-received, retry-after).',
-    labelNames: ['pod', 'reason'] as const,
+    labelNames: ['gateway', 'reason'] as const,
     registers: [registry]
   })
   const failovers = new Counter({
@@ -99,19 +125,19 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
   const ownershipRefusals = new Counter({
     name: 'guild_router_ownership_refusals_total',
     help: 'Gateway 421 answers, by the pod that refused and what the router did: redirect (followed not_owner once), wait (asked a pending owner again), pass (answered the client with it).',
-    labelNames: ['pod', 'action'] as const,
+    labelNames: ['gateway', 'action'] as const,
     registers: [registry]
   })
   const ejections = new Counter({
     name: 'guild_router_ejections_total',
     help: 'Times a pod was ejected after consecutive connection failures, by pod.',
-    labelNames: ['pod'] as const,
+    labelNames: ['gateway'] as const,
     registers: [registry]
   })
   const podStates = new Gauge({
     name: 'guild_router_pod_state',
     help: 'Each pod\'s state as this router sees it: 1 for the current state (up, ejected, half-open), 0 otherwise.',
-    labelNames: ['pod', 'state'] as const,
+    labelNames: ['gateway', 'state'] as const,
     registers: [registry]
   })
   for (let pod = 0; pod < numPods; pod++) {
@@ -119,14 +145,32 @@ export function createMetrics (numPods: number, opts: { defaultMetrics?: boolean
     ejections.labels(String(pod)).inc(0)
   }
   budgetExhausted.inc(0)
+  new Gauge({
+    name: 'guild_router_gateways',
+    help: 'The gateway count this router routes by (NUM_GATEWAY_PODS).',
+    registers: [registry]
+  }).set(numPods)
+  if (opts.topology !== undefined) {
+    new Gauge({
+      name: 'guild_router_topology_info',
+      help: 'Always 1; its labels name the topology this router routes by, as the gateways name theirs.',
+      labelNames: ['strategy', 'version'] as const,
+      registers: [registry]
+    }).labels(opts.topology.strategy, opts.topology.version).set(1)
+  }
 
   const recent = new RecentTraffic(numPods)
+  const hot = new HotGuilds(numPods)
+  hotGuildGauges(registry, hot, numPods, opts.hotGuildSeries ?? 5)
 
   return {
     registry,
     recent,
-    observe (pod, status, seconds) {
-      recent.record(pod, status, seconds)
+    hot,
+    observe (pod, status, seconds, guildId) {
+      const now = Date.now()
+      recent.record(pod, status, seconds, now)
+      if (guildId !== undefined) hot.record(pod, guildId, now)
       const index = status === CLIENT_CLOSED
         ? CLIENT_CLOSED_CLASS
         : status === RESPONSE_CUT ? CUT_CLASS : Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1
@@ -167,7 +211,7 @@ function latencyHistogram (totals: RequestTotals, slotLabels: readonly string[])
   const bounds = [...totals.bounds.map(String), '+Inf']
   const metric = {
     name,
-    help: 'Time from receiving a request to the end of its response, by owner pod.',
+    help: 'Time from receiving a request to the end of its response, by gateway pod ordinal.',
     type: 'histogram',
     aggregator: 'sum',
     get: async (): Promise<MetricObjectWithValues<MetricValueWithName<string>>> => {
@@ -176,13 +220,43 @@ function latencyHistogram (totals: RequestTotals, slotLabels: readonly string[])
         if (totals.total(slot) === 0) continue
         const pod = slotLabels[slot] as string
         totals.cumulative(slot).forEach((value, b) => {
-          values.push({ metricName: `${name}_bucket`, labels: { pod, le: bounds[b] as string }, value })
+          values.push({ metricName: `${name}_bucket`, labels: { gateway: pod, le: bounds[b] as string }, value })
         })
-        values.push({ metricName: `${name}_sum`, labels: { pod }, value: totals.sum(slot) })
-        values.push({ metricName: `${name}_count`, labels: { pod }, value: totals.total(slot) })
+        values.push({ metricName: `${name}_sum`, labels: { gateway: pod }, value: totals.sum(slot) })
+        values.push({ metricName: `${name}_count`, labels: { gateway: pod }, value: totals.total(slot) })
       }
       return { name, help: metric.help, type: metric.type, aggregator: metric.aggregator, values } as unknown as MetricObjectWithValues<MetricValueWithName<string>>
     }
   }
   return metric as unknown as Metric
+}
+
+/**
+ * The top guilds of each gateway pod over the last minute, a bounded number of
+ * series: `limit` per pod at most, replaced as the ranking changes, never one
+ * per guild seen. Summed across routers with
+ * `sum by (gateway, guild) (guild_router_hot_guild_requests)`.
+ */
+function hotGuildGauges (registry: Registry, hot: HotGuilds, numPods: number, limit: number): void {
+  new Gauge({
+    name: 'guild_router_hot_guild_requests',
+    help: `Requests this router sent for each of the ${limit} most requested guilds of each gateway pod over the last minute (an upper bound, see guild_router_hot_guild_error_bound).`,
+    labelNames: ['gateway', 'guild'] as const,
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (let pod = 0; pod < numPods; pod++) {
+        for (const g of hot.top(pod, limit).top) this.labels(String(pod), g.guildId).set(g.requests)
+      }
+    }
+  })
+  new Gauge({
+    name: 'guild_router_hot_guild_error_bound',
+    help: 'The most any guild_router_hot_guild_requests value of a gateway pod overstates its guild, and the most requests a guild not listed had.',
+    labelNames: ['gateway'] as const,
+    registers: [registry],
+    collect () {
+      for (let pod = 0; pod < numPods; pod++) this.labels(String(pod)).set(hot.top(pod, 0).bound)
+    }
+  })
 }

@@ -36,10 +36,10 @@ export class RecentTraffic {
   }
 
   /** `status` 0 or below means the client got no complete response: an error. */
-  record (pod: number, status: number, seconds: number): void {
+  record (pod: number, status: number, seconds: number, nowMs = this.#now()): void {
     const buckets = this.#pods[pod]
     if (buckets === undefined) return
-    const second = Math.floor(this.#now() / 1000)
+    const second = Math.floor(nowMs / 1000)
     const bucket = buckets[second % WINDOW_SECONDS] as Bucket
     if (bucket.second !== second) {
       bucket.second = second

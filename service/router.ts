@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { createAdminApp } from './admin/admin-app'
 import type { RouterConfig } from './config'
 import { createLogger, type Logger } from './logger'
+import { topologyVersion } from './gateway/topology'
 import { createMetrics, type RouterMetrics } from './metrics'
 import { createProxyServer } from './proxy-server'
 import { warmUp } from './warm-up'
@@ -38,7 +39,7 @@ export async function startRouter (config: RouterConfig, logger: Logger = create
     const warm = await warmUp(config, config.warmUpRequests)
     logger.info({ requests: warm.requests, failed: warm.failed, ms: Math.round(warm.ms) }, 'warmed up')
   }
-  const metrics = createMetrics(config.numGatewayPods)
+  const metrics = createMetrics(config.numGatewayPods, { topology: { strategy: config.strategy, version: topologyVersion({ strategy: config.strategy, count: config.numGatewayPods }) } })
   const pools = new GatewayPools(config)
   const health = healthFor(config)
   const budget = budgetFor(config)

@@ -1,6 +1,7 @@
 import type { RouterConfig } from '../config'
 import { topologyVersion } from '../gateway/topology'
 import type { GatewayTopology } from './gateway-topologies'
+import type { PodHotGuilds } from '../hot-guilds'
 import type { RouterMetrics } from '../metrics'
 import type { PodHealth, PodState } from '../proxy/pod-health'
 import type { RetryBudget } from '../proxy/retry-budget'
@@ -21,6 +22,8 @@ export interface PodRow {
   readonly p99Ms: number | null
   /** The topology the gateway says it holds; null when it has not answered. */
   readonly topology: GatewayTopology | null
+  /** The pod's most requested guilds through this router over the last minute, with the sketch's error bound. */
+  readonly hotGuilds: PodHotGuilds
 }
 
 export interface RouterStatus {
@@ -44,6 +47,9 @@ export interface StatusSources {
   readonly gatewayTopologies: ReadonlyArray<GatewayTopology | null>
 }
 
+/** Hot guilds listed per pod on the status page and in /status. */
+export const HOT_GUILDS_SHOWN = 5
+
 /** What the on-call engineer asks first, in one object: the status page and `/status` serve it. */
 export function routerStatus (src: StatusSources): RouterStatus {
   const pods = src.config.gatewayUrls.map((url, pod): PodRow => {
@@ -58,7 +64,8 @@ export function routerStatus (src: StatusSources): RouterStatus {
       consecutiveFailures: health.consecutiveFailures,
       ejections: health.ejections,
       ...traffic,
-      topology: src.gatewayTopologies[pod] ?? null
+      topology: src.gatewayTopologies[pod] ?? null,
+      hotGuilds: src.metrics.hot.top(pod, HOT_GUILDS_SHOWN)
     }
   })
   return {

@@ -1,4 +1,4 @@
-import type { PodRow, RouterStatus } from './router-status'
+import { HOT_GUILDS_SHOWN, type PodRow, type RouterStatus } from './router-status'
 import type { GatewayTopology } from './gateway-topologies'
 
 /**
@@ -57,6 +57,16 @@ export function handoffText (t: GatewayTopology): string {
   return parts.join(' · ')
 }
 
+/** One row per hot guild: the pod, the guild, its requests and share of the pod's minute, and how far off the count may be. */
+function hotRows (row: PodRow): string {
+  const { top, requests, bound } = row.hotGuilds
+  return top.map((g, i) => `<tr data-pod="${row.pod}" data-guild="${escapeHtml(g.guildId)}">` +
+    `<td>${i === 0 ? row.pod : ''}</td><td class="guild">${escapeHtml(g.guildId)}</td>` +
+    `<td class="requests">${g.requests}${g.error > 0 ? ` <span class="meta">(±${g.error})</span>` : ''}</td>` +
+    `<td class="share">${(100 * g.share).toFixed(1)}%</td>` +
+    `<td class="meta">${i === 0 ? `of ${requests}${bound > 0 ? `; unlisted guilds ≤ ${bound} each` : ''}` : ''}</td></tr>`).join('')
+}
+
 export function lookupText (lookup: Lookup | undefined): string {
   if (lookup === undefined) return ''
   if (lookup.error !== undefined) return `${lookup.guildId}: ${lookup.error}`
@@ -67,12 +77,13 @@ export function lookupText (lookup: Lookup | undefined): string {
 }
 
 /** The parts of the page a refresh replaces, each an element with an id and `data-live`. */
-function liveParts (status: RouterStatus): Record<'draining' | 'updated' | 'pods' | 'budget', string> {
+function liveParts (status: RouterStatus): Record<'draining' | 'updated' | 'pods' | 'hot' | 'budget', string> {
   const b = status.retryBudget
   return {
     draining: `<span id="draining" data-live class="${status.draining ? 'draining' : ''}">${status.draining ? 'draining' : 'serving'}</span>`,
     updated: `<span id="updated" data-live>${escapeHtml(status.generatedAt.slice(11, 19))} UTC</span>`,
     pods: `<tbody id="pods" data-live>${status.pods.map(podRow).join('')}</tbody>`,
+    hot: `<tbody id="hot" data-live>${status.pods.map(hotRows).join('') || '<tr><td colspan="5" class="meta">no requests in the last minute</td></tr>'}</tbody>`,
     budget: `<span id="budget" data-live>${b.retriesInFlight} of ${b.limit} retries in flight (${b.requestsInFlight} requests), exhausted ${b.exhausted} times</span>`
   }
 }
@@ -84,7 +95,7 @@ function liveParts (status: RouterStatus): Record<'draining' | 'updated' | 'pods
  */
 export function renderLiveParts (status: RouterStatus): string {
   const live = liveParts(status)
-  return `<!doctype html><template id="live-parts">${live.draining}${live.updated}<table>${live.pods}</table>${live.budget}</template>\n`
+  return `<!doctype html><template id="live-parts">${live.draining}${live.updated}<table>${live.pods}</table><table>${live.hot}</table>${live.budget}</template>\n`
 }
 
 export function renderStatusPage (status: RouterStatus, opts: { nonce: string, lookup?: Lookup }): string {
@@ -120,6 +131,11 @@ updated ${live.updated}</p>
 <table><thead><tr><th>pod</th><th>URL</th><th>state</th><th>consecutive failures</th><th>requests</th><th>errors</th><th>p99</th><th>topology it holds</th><th>data and handoff</th></tr></thead>
 ${live.pods}</table>
 <p class="meta">retry budget: ${live.budget}</p>
+
+<h2>Hot guilds (last minute, through this router)</h2>
+<p class="meta">The ${HOT_GUILDS_SHOWN} most requested guilds of each pod, from a Space-Saving summary of 64 counters per pod and 10 s: a count is at most its ± above the truth, and a guild not listed had no more requests than the last one listed or the pod's "unlisted" figure, itself at most 1/64 of the pod's requests. Every router keeps its own; <code>sum by (gateway, guild) (guild_router_hot_guild_requests)</code> adds them up in Prometheus.</p>
+<table><thead><tr><th>pod</th><th>guild</th><th>requests</th><th>share of the pod</th><th></th></tr></thead>
+${live.hot}</table>
 </div>
 
 <h2>Which pod owns a guild?</h2>

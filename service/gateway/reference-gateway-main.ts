@@ -7,6 +7,7 @@ import { startGatewayOwnership, type GatewayOwnership, type TopologySource } fro
 import { endpointSlicePeers, watchTopology } from './kube-sources'
 import { inClusterApi } from './kube-watch'
 import { ENTRIES_SCHEMA } from './guild-entries'
+import { createMetricsServer, gatewayMetrics } from './gateway-metrics'
 import { createPeerServer } from './peer-server'
 import { dnsPeers, filePeers, type PeerDirectory } from './peers'
 import { createReferenceGateway } from './reference-gateway'
@@ -28,6 +29,7 @@ import { SqliteGuildStore } from './sqlite-guild-store'
  *   0 = any), TOPOLOGY_LIST_FRESHNESS_MS (the DNS cache TTL in front of
  *   PEERS_SERVICE) and TOPOLOGY_POLL_MS;
  * - or NUM_GATEWAY_PODS and ROUTING_STRATEGY: a topology fixed for the process's life;
+ * - METRICS_PORT: serves the gateway's metrics (gateway-metrics.ts) on GET /metrics;
  * - WRITE_DELAY_MS: how long a write holds its guild before it commits;
  * - REQUEST_LOG / INTERVAL_LOG: files recording each request received / each guild request run.
  * Prints one JSON line with the ports once it listens.
@@ -104,9 +106,12 @@ async function main (): Promise<void> {
     intervalLog: env.INTERVAL_LOG
   })
   const peerServer = ownership === undefined ? undefined : createPeerServer(ownership)
+  const metricsServer = ownership === undefined || env.METRICS_PORT === undefined ? undefined : createMetricsServer(gatewayMetrics(() => ownership.status()))
   const host = env.HOST ?? '127.0.0.1'
   server.listen(port, host)
   peerServer?.listen(integer('PEER_PORT', '0'), host)
+  // Unref'd: scrapes never hold a stopping gateway.
+  metricsServer?.listen(integer('METRICS_PORT'), host).unref()
   void Promise.all([once(server, 'listening'), ...(peerServer === undefined ? [] : [once(peerServer, 'listening')])]).then(() => {
     const peerPort = (peerServer?.address() as AddressInfo | undefined)?.port
     log({ msg: 'listening', port: (server.address() as AddressInfo).port, ...(peerPort === undefined ? {} : { peerPort }) })

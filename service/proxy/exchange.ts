@@ -298,7 +298,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     budget.requestEnded()
     const seconds = (performance.now() - this.#request.started) / 1000
     // Counted per pod of this router's count; a redirect past it counts under the owner it chose.
-    metrics?.observe(pod < this.#deps.config.numGatewayPods ? pod : this.#request.owner, status, seconds)
+    metrics?.observe(pod < this.#deps.config.numGatewayPods ? pod : this.#request.owner, status, seconds, this.#request.guildId)
     // The access log is debug-level: at 10k req/s a line per request is the
     // dominant cost. Failure decisions are logged at warn.
     if (logger?.isLevelEnabled('debug') === true) {

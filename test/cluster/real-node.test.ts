@@ -15,6 +15,9 @@ import { WriteLedger } from '../helpers/write-ledger'
 import type { Entry } from '../../service/gateway/guild-entries'
 import { podmanEnv } from '../image/podman'
 import { buildToolchain, startEngine, type CliResult, type Engine } from './pulumi-engine'
+import { annotationsJob, podMonitorJobs, RATE_INTERVAL, startPrometheus, type Prometheus } from './prometheus'
+import { podMonitorSpec, RULES_FILE } from '../../infra/prometheus-operator'
+import { DASHBOARD_FILE } from '../../infra/router-dashboard'
 import { BRIDGE, HOST_PLACES, startRealNode, type RealNode } from './real-node'
 import { until as untilWithin } from '../helpers/until'
 
@@ -43,16 +46,28 @@ let routerUrl: string
 let chainsBefore: ReturnType<typeof allChains>
 const placesBefore = new Map<string, string[]>()
 let nodeDir = '/nonexistent'
+let prometheusBin: string
+/** One Prometheus per scrape convention: the annotation job, and PodMonitor-style jobs. */
+const prometheus: Prometheus[] = []
+/** When each phase ran (Unix seconds), for the dashboard queries at the end. */
+const phases = new Map<string, { start: number, end: number }>()
+/** Marks a phase's start; call what it returns at its end. */
+function phase (name: string): () => void {
+  const start = Date.now() / 1000
+  return () => { phases.set(name, { start, end: Date.now() / 1000 }) }
+}
 
 const log = (line: string): void => { process.stderr.write(`[real-node] ${line}\n`) }
 
 beforeAll(async () => {
   chainsBefore = allChains()
   for (const p of HOST_PLACES) if (existsSync(p)) placesBefore.set(p, readdirSync(p))
-  const [controlPlaneBin, pulumiBin] = await Promise.all([
+  const [controlPlaneBin, pulumiBin, prometheusDir] = await Promise.all([
     buildToolchain(join(ROOT, 'scripts', 'cluster', 'build-control-plane.sh')),
-    buildToolchain(join(ROOT, 'scripts', 'cluster', 'build-pulumi.sh'))
+    buildToolchain(join(ROOT, 'scripts', 'cluster', 'build-pulumi.sh')),
+    buildToolchain(join(ROOT, 'scripts', 'prometheus', 'build.sh'))
   ])
+  prometheusBin = prometheusDir
   // After the control plane: kubelet and kube-proxy come from its wrapper module.
   const nodeBin = await buildToolchain(join(ROOT, 'scripts', 'cluster', 'build-node.sh'))
   // The image test's build, reused when nothing changed.
@@ -86,6 +101,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agent?.close()
+  for (const p of prometheus) await p.stop()
   if (process.env.KEEP_CLUSTER === '1' && node !== undefined) {
     process.stderr.write(`real node kept: KUBECONFIG=${node.kubeconfig}; pulumi project: ${engine?.project}\n`)
     return
@@ -400,6 +416,29 @@ describe('staging on a real node, through the real engine', () => {
     const service = await read('v1', 'Service', 'guild-router')
     routerUrl = `http://${service.spec.clusterIP as string}:80`
     log(`router Service at ${routerUrl}`)
+
+    // A Prometheus of each convention, on the host like metrics-server,
+    // discovering the pods through the API server. The PodMonitor jobs come
+    // from the program's own PodMonitor specs over the live selectors. Their
+    // files live under the node's directory, so a crashed run's clean-up
+    // stops them too.
+    const selector = async (kind: string, name: string): Promise<Record<string, string>> =>
+      (await read('apps/v1', kind, name)).spec.selector.matchLabels as Record<string, string>
+    const monitors = [
+      { name: 'guild-router', namespace: NAMESPACE, spec: podMonitorSpec(await selector('Deployment', 'guild-router'), 'admin') },
+      { name: 'gateway', namespace: NAMESPACE, spec: podMonitorSpec(await selector('StatefulSet', 'gateway'), 'metrics') }
+    ]
+    for (const [name, jobs] of [['annotations', [annotationsJob(node!.kubeconfig)]], ['podMonitor', podMonitorJobs(node!.kubeconfig, monitors)]] as const) {
+      prometheus.push(await startPrometheus({ bin: prometheusBin, name, dir: join(nodeDir, `prometheus-${name}`), jobs: [...jobs], rules: RULES_FILE }))
+    }
+    for (const p of prometheus) {
+      const up = await until(`${p.name}: every router and gateway pod scraped`, async () => {
+        const series = await p.query('up == 1')
+        const scraped = new Set(series.map(s => s.metric.pod))
+        return [...gateways, ...routers].every(pod => scraped.has(pod.metadata?.name as string)) ? series : undefined
+      }, 120_000)
+      log(`${p.name} Prometheus at ${p.url} scrapes ${up.length} targets: ${up.map(s => `${s.metric.job}/${s.metric.pod}`).sort().join(', ')}`)
+    }
   }, 25 * 60_000)
 
   it('the routers reach the gateways through cluster DNS: no GATEWAY_URLS, and CoreDNS names each pod', async () => {
@@ -415,6 +454,7 @@ describe('staging on a real node, through the real engine', () => {
   })
 
   it('a few thousand random guilds by header, path, query and interaction body: every answer from the owner, 0 misroutes', async () => {
+    const ended = phase('traffic')
     const seed = BigInt(`0x${randomBytes(8).toString('hex')}`)
     log(`random guilds from seed ${seed}`)
     const ids = [...seededSnowflakes(2_000, seed)]
@@ -437,13 +477,17 @@ describe('staging on a real node, through the real engine', () => {
         expect((await res.body.json() as { pod: number }).pod).toBe(STRATEGY.pick(id, 3))
       }
     }
+    ended()
   }, 10 * 60_000)
 
   it('deleting gateway-1\'s pod under load: its guilds get fast 503s and no other pod serves them; recreated, they are served again', async () => {
+    const ended = phase('fault')
     const guilds = [...seededSnowflakes(600, 5n)]
     const owned = (pod: number): string[] => guilds.filter(id => STRATEGY.pick(id, 3) === pod)
     const ofOne = owned(1)
     let deleted = false
+    // The old pod stays Ready while it terminates: only a new UID is the recreated pod.
+    const oldUid = (await read('v1', 'Pod', 'gateway-1')).metadata?.uid as string
     const pool = new Pool(routerUrl, { connections: 8, headersTimeout: 15_000, bodyTimeout: 15_000 })
     const outcomes: Outcome[] = await runLoad(pool, {
       workers: 8,
@@ -474,7 +518,7 @@ describe('staging on a real node, through the real engine', () => {
 
     await until('gateway-1 recreated and Ready', async () => {
       const pod = await read('v1', 'Pod', 'gateway-1')
-      return pod.status?.containerStatuses?.[0]?.ready === true ? pod : undefined
+      return pod.metadata?.uid !== oldUid && pod.status?.containerStatuses?.[0]?.ready === true ? pod : undefined
     })
     // Each router brings it back by its own health check; then its guilds are
     // served by it, whichever router the Service picks.
@@ -489,9 +533,11 @@ describe('staging on a real node, through the real engine', () => {
       const got = await send(id, i)
       expect([got.status, got.pod, got.ordinal]).toEqual([200, '1', 1])
     }
+    ended()
   }, 10 * 60_000)
 
   it('load on the router Service: the HPA scales the routers above 2 on real CPU, and every router agrees on every owner', async () => {
+    const ended = phase('hpa')
     const guilds = [...seededSnowflakes(1_000, 17n)]
     let scaled: number | undefined
     const watch = (async () => {
@@ -524,9 +570,11 @@ describe('staging on a real node, through the real engine', () => {
         expect((await res.body.json() as { pod: number }).pod, router.metadata?.name).toBe(STRATEGY.pick(id, 3))
       }
     }
+    ended()
   }, 15 * 60_000)
 
   it('a router config change through pulumi up rolls the routers under traffic with 0 failed requests, and no field conflict with the HPA', async () => {
+    const ended = phase('rollout')
     const guilds = [...seededSnowflakes(500, 23n)]
     await ok(['config', 'set', 'routerLogLevel', 'warn'])
     let done = false
@@ -550,18 +598,25 @@ describe('staging on a real node, through the real engine', () => {
     expect(failed.map(o => `${o.guildId}: ${String(o.status ?? o.error)} pod ${String(o.pod)}`).slice(0, 20)).toEqual([])
     const deployment = await read('apps/v1', 'Deployment', 'guild-router')
     expect((deployment.spec.template.spec.containers[0].env as Array<{ name: string, value?: string }>).find(e => e.name === 'LOG_LEVEL')?.value).toBe('warn')
+    ended()
   }, 20 * 60_000)
 
   it('gatewayReplicas 3 → 4 through pulumi up under traffic: gateway-0..2 keep their UIDs and restart counts; every answer is from an owner or a clean refusal', async () => {
+    const ended = phase('rescale 3 → 4')
     await rescale(3, 4)
+    ended()
   }, 25 * 60_000)
 
   it('gatewayReplicas 4 → 3 likewise: the survivors are not restarted, and gateway-3\'s guilds move without being accepted twice', async () => {
+    const ended = phase('rescale 4 → 3')
     await rescale(4, 3)
+    ended()
   }, 25 * 60_000)
 
   it('gatewayReplicas 3 → 5 likewise: two new pods at once, each receiving its share', async () => {
+    const ended = phase('rescale 3 → 5')
     await rescale(3, 5)
+    ended()
   }, 25 * 60_000)
 
   it('one gateway blackholed (its node gone, not deleted): another gateway restarts, turns Ready and serves its own guilds; only the silent pod\'s guilds are refused', async () => {
@@ -570,6 +625,7 @@ describe('staging on a real node, through the real engine', () => {
     const ip = (await read('v1', 'Pod', `gateway-${silent}`)).status.podIP as string
     const guilds = [...seededSnowflakes(400, 41n)] // mostly never written: served only by a pod that has settled
     const ownerOf = (id: string): number => STRATEGY.pick(id, 5)
+    const ended = phase('blackhole')
     const restore = blackhole(ip)
     try {
       const oldUid = (await read('v1', 'Pod', `gateway-${restarted}`)).metadata?.uid
@@ -600,11 +656,84 @@ describe('staging on a real node, through the real engine', () => {
       }
       log(`gateway-${silent} blackholed: gateway-${restarted} restarted and Ready after ${(readyMs / 1000).toFixed(1)} s; ${guilds.length} guilds: ${JSON.stringify(Object.fromEntries(outcomes))}`)
       expect(wrong.slice(0, 20)).toEqual([])
+
+      // What pages the on-call engineer: no router reaches gateway-<silent>.
+      // A trickle of its guilds (at most 3,000, 10 a second) keeps the routers trying it.
+      const silentGuilds = guilds.filter(id => ownerOf(id) === silent)
+      let trickling = true
+      const trickle = (async () => {
+        for (let i = 0; trickling && i < 3_000; i++) {
+          await send(silentGuilds[i % silentGuilds.length]!, i).catch(() => undefined)
+          await new Promise(resolve => setTimeout(resolve, 100))
+        }
+      })()
+      try {
+        for (const p of prometheus) {
+          const t1 = performance.now()
+          await until(`${p.name}: alert GuildGatewayUnreachable firing for gateway ${silent}`, async () =>
+            (await p.alerts()).find(a => a.labels.alertname === 'GuildGatewayUnreachable' && a.labels.gateway === String(silent) && a.state === 'firing'), 4 * 60_000)
+          const others = (await p.alerts()).filter(a => a.labels.alertname === 'GuildGatewayUnreachable' && a.labels.gateway !== String(silent))
+          log(`${p.name}: GuildGatewayUnreachable firing for gateway ${silent} ${((performance.now() - t1) / 1000).toFixed(1)} s after the check began; for other gateways: ${JSON.stringify(others)}`)
+          expect(others).toEqual([])
+        }
+      } finally {
+        trickling = false
+        await trickle
+      }
     } finally {
       restore()
+      ended()
     }
     await until(`gateway-${silent} Ready again`, async () => (await read('v1', 'Pod', `gateway-${silent}`)).status?.containerStatuses?.[0]?.ready === true ? true : undefined, 5 * 60_000)
   }, 15 * 60_000)
+
+  it('a real Prometheus of each convention scraped every phase: every dashboard panel has data when its phase makes it, grouped by gateway, router pods told apart', async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as { panels: Array<{ id: number, title: string, targets: Array<{ expr: string }> }> }
+    // Per phase: panels that must return series, and panels that must show a value other than 0.
+    const rescale = { data: [1, 2, 3, 8, 9, 10, 13, 14], nonzero: [1, 10] }
+    const expected: Record<string, { data: number[], nonzero: number[] }> = {
+      traffic: { data: [1, 2, 3, 4, 8, 9, 10, 12, 13, 14, 15], nonzero: [1, 3, 4, 10, 12, 15] },
+      fault: { data: [1, 2, 5, 7, 9], nonzero: [1, 2, 5, 7] },
+      hpa: { data: [1, 10, 12, 15], nonzero: [1, 10, 15] },
+      'rescale 3 → 4': rescale,
+      'rescale 4 → 3': rescale,
+      'rescale 3 → 5': rescale,
+      blackhole: { data: [1, 2, 5, 7, 9], nonzero: [1, 2, 5] }
+    }
+    // Grafana substitutes its variables before Prometheus sees a query.
+    const substitute = (expr: string): string => expr.replaceAll('$__rate_interval', RATE_INTERVAL)
+    const problems: string[] = []
+    for (const p of prometheus) {
+      for (const [name, want] of Object.entries(expected)) {
+        const window = phases.get(name)
+        if (window === undefined) { problems.push(`${p.name}: phase ${name} did not finish`); continue }
+        const seen: string[] = []
+        for (const panel of dashboard.panels) {
+          const series = (await Promise.all(panel.targets.map(async t => await p.queryRange(substitute(t.expr), window.start, window.end)))).flat()
+          const nonzero = series.some(s => s.values.some(([, v]) => Number(v) !== 0 && !Number.isNaN(Number(v))))
+          seen.push(`${panel.id}:${series.length}${nonzero ? '+' : ''}`)
+          if (want.data.includes(panel.id) && series.length === 0) problems.push(`${p.name}, ${name}: panel ${panel.id} "${panel.title}" has no data`)
+          if (want.nonzero.includes(panel.id) && !nonzero) problems.push(`${p.name}, ${name}: panel ${panel.id} "${panel.title}" is all 0`)
+        }
+        log(`${p.name}, phase ${name} (${Math.round(window.end - window.start)} s): panel:series(+ = a value other than 0) ${seen.join(' ')}`)
+      }
+      // By gateway: the series of "Requests per second, by gateway" name gateways, not router pods.
+      const traffic = phases.get('traffic')!
+      const byGateway = await p.queryRange(substitute(dashboard.panels.find(x => x.id === 1)!.targets[0]!.expr), traffic.start, traffic.end)
+      expect(byGateway.map(s => s.metric.gateway).sort(), p.name).toEqual(['0', '1', '2'])
+      expect(await p.query('count by (__name__) ({exported_pod!=""})'), p.name).toEqual([])
+      // Router pods told apart: during the HPA phase, three or more router pods by name.
+      const hpa = phases.get('hpa')!
+      const byRouter = await p.queryRange(substitute(dashboard.panels.find(x => x.id === 10)!.targets[0]!.expr), hpa.start, hpa.end)
+      expect(new Set(byRouter.map(s => s.metric.pod)).size, p.name).toBeGreaterThanOrEqual(3)
+      expect(byRouter.every(s => s.metric.pod?.startsWith('guild-router-') === true), JSON.stringify(byRouter.map(s => s.metric))).toBe(true)
+      // The gateways' own metrics: the first rescale handed guilds off, and a gateway said so.
+      const first = phases.get('rescale 3 → 4')!
+      const received = await p.queryRange('max(guild_gateway_handoff_guilds_total{direction="in"})', first.start, first.end)
+      expect(Math.max(0, ...received.flatMap(s => s.values.map(([, v]) => Number(v)))), p.name).toBeGreaterThan(0)
+    }
+    expect(problems).toEqual([])
+  }, 10 * 60_000)
 
   it('pulumi destroy removes the program\'s objects, and no pod is left on the node', async () => {
     await ok(['destroy', '--yes', '--skip-preview'], 15 * 60_000)

@@ -101,7 +101,7 @@ describe('wiring', () => {
     const policy = run.one(T.netpol).inputs.spec
     expect(matches(policy.podSelector.matchLabels, sts.spec.template.metadata.labels)).toBe(true)
     // The client port admits routers only; the peer port (handoffs) admits gateways and the barrier only.
-    expect(policy.ingress).toHaveLength(2)
+    expect(policy.ingress).toHaveLength(3)
     expect(policy.ingress[0].from).toHaveLength(1)
     expect(matches(policy.ingress[0].from[0].podSelector.matchLabels, deploy.spec.template.metadata.labels)).toBe(true)
     expect(policy.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 3000 }])
@@ -111,6 +111,7 @@ describe('wiring', () => {
     expect(matches(policy.ingress[1].from[1].podSelector.matchLabels, barrier.spec.template.metadata.labels)).toBe(true)
     expect(matches(policy.ingress[1].from[1].podSelector.matchLabels, deploy.spec.template.metadata.labels)).toBe(false)
     expect(policy.ingress[1].ports).toEqual([{ protocol: 'TCP', port: 3001 }])
+    expect(policy.ingress[2]).toEqual({ ports: [{ protocol: 'TCP', port: 3002 }] })
     // Selectors hold no version: they are immutable, and images change.
     expect(Object.keys(sts.spec.selector.matchLabels)).not.toContain('app.kubernetes.io/version')
   })
@@ -222,7 +223,7 @@ describe('wiring', () => {
   it('gateways serve peers on a port of their own, and a handoff barrier Job follows the topology, in the router image', async () => {
     const run = await runProgram(stackConfig('staging', { gatewayReplicas: '4', gatewayHandoffTimeoutSeconds: '900' }))
     const container = run.one(T.sts).inputs.spec.template.spec.containers[0]
-    expect(container.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }, { name: 'peer', containerPort: 3001, protocol: 'TCP' }])
+    expect(container.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }, { name: 'peer', containerPort: 3001, protocol: 'TCP' }, { name: 'metrics', containerPort: 3002, protocol: 'TCP' }])
     expect(container.env.find((e: { name: string }) => e.name === 'PEER_PORT').value).toBe('3001')
     const peers = services(run).find(s => s.inputs.metadata.name === 'gateway-peers')!.inputs.spec
     expect(peers.ports).toEqual([{ name: 'peer', port: 3001, targetPort: 'peer', protocol: 'TCP' }])
@@ -292,6 +293,50 @@ describe('the Grafana dashboard', () => {
   })
 })
 
+describe('scraping and alerting', () => {
+  const podMonitors = (run: ProgramRun): ProgramRun['resources'] => run.resources.filter(r => r.inputs.kind === 'PodMonitor')
+  const rules = (run: ProgramRun): ProgramRun['resources'] => run.resources.filter(r => r.inputs.kind === 'PrometheusRule')
+
+  it('gateways serve /metrics on a port of their own, named in prometheus.io annotations, open to any scraper and to nothing else new', async () => {
+    const run = await runProgram(stackConfig())
+    const template = run.one(T.sts).inputs.spec.template
+    const container = template.spec.containers[0]
+    expect(template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '3002', 'prometheus.io/path': '/metrics' })
+    expect(container.ports).toContainEqual({ name: 'metrics', containerPort: 3002, protocol: 'TCP' })
+    expect(container.env).toContainEqual({ name: 'METRICS_PORT', value: '3002' })
+    const ingress = run.one(T.netpol).inputs.spec.ingress as Array<{ from?: unknown[], ports: Array<{ port: number }> }>
+    expect(ingress.filter(rule => rule.from === undefined).map(rule => rule.ports.map(p => p.port))).toEqual([[3002]])
+  })
+
+  it('creates no prometheus-operator object unless asked: clusters without its CRDs would fail', async () => {
+    const run = await runProgram(stackConfig())
+    expect(podMonitors(run)).toEqual([])
+    expect(rules(run)).toEqual([])
+  })
+
+  it('podMonitor selects each tier\'s pods and metrics port, with the labels the operator selects by', async () => {
+    const run = await runProgram(stackConfig('staging', { podMonitor: 'true', prometheusOperatorLabels: 'release=kube-prometheus-stack,team=bots' }))
+    const monitors = podMonitors(run).map(r => r.inputs)
+    expect(monitors.map(m => m.metadata.name).sort()).toEqual(['gateway', 'guild-router'])
+    const byName = Object.fromEntries(monitors.map(m => [m.metadata.name, m]))
+    expect(byName['guild-router'].spec.selector.matchLabels).toEqual(run.one(T.deploy).inputs.spec.selector.matchLabels)
+    expect(byName['guild-router'].spec.podMetricsEndpoints[0].port).toBe('admin')
+    expect(byName.gateway.spec.selector.matchLabels).toEqual(run.one(T.sts).inputs.spec.selector.matchLabels)
+    expect(byName.gateway.spec.podMetricsEndpoints[0].port).toBe('metrics')
+    for (const m of monitors) expect(m.metadata).toMatchObject({ namespace: 'guild-router-staging', labels: { release: 'kube-prometheus-stack', team: 'bots' } })
+    expect(rules(run)).toEqual([])
+  })
+
+  it('prometheusRule carries every alert of the rules file', async () => {
+    const run = await runProgram(stackConfig('staging', { prometheusRule: 'true' }))
+    const groups = rules(run)[0]!.inputs.spec.groups as Array<{ rules: Array<{ alert: string }> }>
+    expect(groups.flatMap(g => g.rules.map(r => r.alert))).toEqual([
+      'GuildGatewayUnreachable', 'GuildRouterErrorRatioHigh', 'GuildRouterRetryBudgetExhausted',
+      'GuildRouterTopologyDisagreement', 'GuildGatewayRescaleNotSettled', 'GuildGatewayHandoffStuck'
+    ])
+  })
+})
+
 describe('bad configuration fails before anything is created, naming the key', () => {
   it.each([
     [{ routerMinReplicas: '5', routerMaxReplicas: '3' }, 'guild-router:routerMinReplicas (5) must not exceed guild-router:routerMaxReplicas (3)'],
@@ -304,6 +349,9 @@ describe('bad configuration fails before anything is created, naming the key', (
     [{ routerImage: '' }, 'guild-router:routerImage is required'],
     [{ routerAdminPort: '8080' }, 'guild-router:routerAdminPort must differ from guild-router:routerPort (both 8080)'],
     [{ gatewayPeerPort: '3000' }, 'guild-router:gatewayPeerPort must differ from guild-router:gatewayPort (both 3000)'],
+    [{ gatewayMetricsPort: '3001' }, 'guild-router:gatewayMetricsPort must differ from guild-router:gatewayPeerPort (both 3001)'],
+    [{ prometheusOperatorLabels: 'release' }, 'guild-router:prometheusOperatorLabels must be label pairs such as release=kube-prometheus-stack,team=bots (got "release")'],
+    [{ podMonitor: 'on' }, 'guild-router:podMonitor must be true or false (got "on")'],
     [{ gatewayHandoffTimeoutSeconds: '5' }, 'guild-router:gatewayHandoffTimeoutSeconds must be an integer from 10 to 86400 (got "5")'],
     [{ createNamespace: 'yes' }, 'guild-router:createNamespace must be true or false (got "yes")'],
     [{ imagePullPolicy: 'never' }, 'guild-router:imagePullPolicy must be one of Always, IfNotPresent, Never (got "never")'],

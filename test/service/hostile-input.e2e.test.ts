@@ -84,7 +84,7 @@ describe('request targets (RFC 9112 §3.2)', () => {
     const after = await metrics()
     for (const pod of ['0', '1', '2']) {
       for (const code of ['bad_gateway', 'gateway_unavailable', 'gateway_timeout']) {
-        const series = `guild_router_upstream_errors_total{pod="${pod}",code="${code}"}`
+        const series = `guild_router_upstream_errors_total{gateway="${pod}",code="${code}"}`
         expect(sample(after, series)).toBe(sample(before, series))
       }
     }
@@ -182,8 +182,8 @@ describe('headers timeout', () => {
 describe('a client that hangs up mid-body', () => {
   it('is counted as status_class client_closed, never 1xx or a status it was not sent', async () => {
     const owner = md5Mod(A, 3)
-    const none = 'guild_router_requests_total{pod="none",status_class="client_closed"}'
-    const atOwner = `guild_router_requests_total{pod="${owner}",status_class="client_closed"}`
+    const none = 'guild_router_requests_total{gateway="none",status_class="client_closed"}'
+    const atOwner = `guild_router_requests_total{gateway="${owner}",status_class="client_closed"}`
     const before = await metrics()
     // Small bodies are read before routing (pod "none"); large ones stream to the owner.
     for (const length of [1_000, 200_000]) {

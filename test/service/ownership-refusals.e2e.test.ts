@@ -89,7 +89,7 @@ describe('a gateway\'s 421 during a rescale', () => {
     const res = await request(`${listed.base}/guilds/${guild}/entries`, { method: 'POST', body: 'entry-1' })
     expect([res.statusCode, res.headers['x-gateway-pod'], await res.body.text()]).toEqual([201, '1', 'stored entry-1'])
     expect(seen).toEqual([{ pod: 0, method: 'POST', body: 'entry-1' }, { pod: 1, method: 'POST', body: 'entry-1' }])
-    expect(await metric(listed.admin, 'guild_router_ownership_refusals_total{pod="0",action="redirect"}')).toBe(1)
+    expect(await metric(listed.admin, 'guild_router_ownership_refusals_total{gateway="0",action="redirect"}')).toBe(1)
   })
 
   it('two gateways that name each other: the second not_owner goes to the client, with its code', async () => {
@@ -98,7 +98,7 @@ describe('a gateway\'s 421 during a rescale', () => {
     expect([res.statusCode, res.headers['x-gateway-pod'], res.headers['x-gateway-refusal']]).toEqual([421, '1', 'not_owner'])
     expect((await res.body.json() as { error: string }).error).toBe('not_owner')
     expect([hits(0), hits(1)]).toEqual([1, 1])
-    expect(await metric(listed.admin, 'guild_router_ownership_refusals_total{pod="1",action="pass"}')).toBe(1)
+    expect(await metric(listed.admin, 'guild_router_ownership_refusals_total{gateway="1",action="pass"}')).toBe(1)
   })
 
   it('ownership_pending: the router asks again until the data is there, and the client gets the answer', async () => {

@@ -108,8 +108,8 @@ describe('2. a gateway restarted', () => {
     }
     expect(ejected).toBe(true)
     const metrics = await (await request(`${router.admin}/metrics`)).body.text()
-    expect(metrics).toMatch(/guild_router_pod_state\{pod="1",state="ejected"\} 1/)
-    expect(metrics).toMatch(/guild_router_ejections_total\{pod="1"\} 1/)
+    expect(metrics).toMatch(/guild_router_pod_state\{gateway="1",state="ejected"\} 1/)
+    expect(metrics).toMatch(/guild_router_ejections_total\{gateway="1"\} 1/)
 
     const restarted = startGateway(cleanup, 1, { PORT: port })
     await restarted.listening

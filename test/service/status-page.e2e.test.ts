@@ -6,6 +6,7 @@ import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { REFRESH_MS } from '../../service/admin/status-page'
+import { gatewayMetrics } from '../../service/gateway/gateway-metrics'
 import { md5Mod } from '../../service/routing/strategies'
 import { guildOwnedBy } from '../helpers/guilds'
 import { Cleanup, startGateways, startRouterProcess, type Gateways, type RouterProcess } from '../helpers/topology'
@@ -102,6 +103,23 @@ describe('the status page', () => {
     }
   })
 
+  it('shows each pod\'s hot guilds and their share, as /status has them', async () => {
+    const hotGuild = guildOwnedBy(1, 3, 'md5-mod', 4242n)
+    for (let i = 0; i < 40; i++) await (await request(`${router.base}/guilds/${hotGuild}`)).body.dump()
+    const status = await (await request(`${router.admin}/status`)).body.json() as { pods: Array<{ hotGuilds: { requests: number, top: Array<{ guildId: string, requests: number, share: number }> } }> }
+    const pod1 = status.pods[1]!.hotGuilds
+    expect(pod1.top[0]).toMatchObject({ guildId: hotGuild, requests: 40 })
+    expect(pod1.top[0]!.share).toBeCloseTo(40 / pod1.requests, 6)
+    expect(pod1.top.length).toBeLessThanOrEqual(5)
+    const page = await browser.newPage()
+    await page.goto(`${router.admin}/`)
+    const row = page.locator(`#hot tr[data-pod="1"][data-guild="${hotGuild}"]`)
+    expect(await row.locator('td.requests').textContent()).toBe('40')
+    expect(await row.locator('td.share').textContent()).toBe(`${(100 * 40 / pod1.requests).toFixed(1)}%`)
+    // Other pods' hot guilds are theirs: none of pod 1's guilds is listed under pod 0.
+    expect(await page.locator(`#hot tr[data-pod="0"][data-guild="${hotGuild}"]`).count()).toBe(0)
+  })
+
   it('escapes a guild id from the query string instead of running it', async () => {
     const page = await browser.newPage()
     let dialogs = 0
@@ -126,13 +144,22 @@ describe('the Grafana dashboard', () => {
       type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name as string]))
     const queried = dashboard.panels.flatMap(p => p.targets.flatMap(t => [...t.expr.matchAll(/\bguild_router_[a-z0-9_]+/g)].map(m => m[0])))
     expect(queried.length).toBeGreaterThan(8)
-    for (const title of ['Requests per second, by owner pod', 'Latency percentiles', 'Retries, by reason', 'Ejections, by pod']) {
+    for (const title of ['Requests per second, by gateway', 'Latency percentiles', 'Retries, by reason', 'Ejections, by gateway']) {
       expect(dashboard.panels.map(p => p.title)).toContain(title)
     }
     expect(queried.filter(name => !names.has(name))).toEqual([])
     expect(queried).toEqual(expect.arrayContaining([
       'guild_router_requests_total', 'guild_router_request_duration_seconds_bucket', 'guild_router_retries_total',
-      'guild_router_ejections_total', 'guild_router_retry_budget_exhausted_total', 'guild_router_pod_state'
+      'guild_router_ejections_total', 'guild_router_retry_budget_exhausted_total', 'guild_router_pod_state', 'guild_router_hot_guild_requests'
     ]))
+    // The gateway panels query what the gateway library exports.
+    const gateway = await gatewayMetrics(() => ({
+      ordinal: 0, version: 'v', strategy: 'jump', count: 1, settled: true, ready: true, clean: true, horizon: 1, guilds: 0,
+      handoff: { sending: { guilds: 0, bytes: 0, to: {} }, receiving: { guilds: 0, bytes: 0 }, sent: { guilds: 0, bytes: 0 }, received: { guilds: 0, bytes: 0 } }
+    }), { defaultMetrics: false }).metrics()
+    const gatewayNames = new Set([...gateway.matchAll(/^# TYPE (\S+) /gm)].map(([, name]) => name))
+    const queriedGateway = dashboard.panels.flatMap(p => p.targets.flatMap(t => [...t.expr.matchAll(/\bguild_gateway_[a-z0-9_]+/g)].map(m => m[0])))
+    expect(queriedGateway.length).toBeGreaterThanOrEqual(2)
+    expect(queriedGateway.filter(name => !gatewayNames.has(name))).toEqual([])
   })
 })

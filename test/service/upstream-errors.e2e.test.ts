@@ -63,9 +63,9 @@ describe('upstream failures map to stable codes', () => {
 
   it('counts upstream errors by pod and code', async () => {
     const metrics = await (await request(`${router.admin}/metrics`)).body.text()
-    expect(metrics).toMatch(/guild_router_upstream_errors_total\{pod="0",code="bad_gateway"\} [1-9]/)
-    expect(metrics).toMatch(/guild_router_upstream_errors_total\{pod="2",code="gateway_unavailable"\} [1-9]/)
-    expect(metrics).toMatch(/guild_router_upstream_errors_total\{pod="1",code="gateway_timeout"\} [1-9]/)
+    expect(metrics).toMatch(/guild_router_upstream_errors_total\{gateway="0",code="bad_gateway"\} [1-9]/)
+    expect(metrics).toMatch(/guild_router_upstream_errors_total\{gateway="2",code="gateway_unavailable"\} [1-9]/)
+    expect(metrics).toMatch(/guild_router_upstream_errors_total\{gateway="1",code="gateway_timeout"\} [1-9]/)
   })
 
   it('logs one JSON line per failure with the request id, pod and code', async () => {

@@ -39,7 +39,7 @@ describe('an ejection whose time has passed (issue 13)', () => {
     })
     const ejected = await ejectPod0(router)
     const until = Date.parse(ejected.ejectedUntil as string)
-    expect(await text(`${router.admin}/metrics`)).toMatch(/guild_router_pod_state\{pod="0",state="ejected"\} 1/)
+    expect(await text(`${router.admin}/metrics`)).toMatch(/guild_router_pod_state\{gateway="0",state="ejected"\} 1/)
 
     // The router notices the end of the ejection by itself (its log says so),
     // before anyone asks. Bounded by a generous wait, asserted on the outcome.
@@ -48,8 +48,8 @@ describe('an ejection whose time has passed (issue 13)', () => {
     expect(router.proc.lines.filter(l => l.includes('is half-open: ejection expired'))).toHaveLength(1)
 
     const metrics = await text(`${router.admin}/metrics`)
-    expect(metrics).toMatch(/guild_router_pod_state\{pod="0",state="half-open"\} 1/)
-    expect(metrics).toMatch(/guild_router_pod_state\{pod="0",state="ejected"\} 0/)
+    expect(metrics).toMatch(/guild_router_pod_state\{gateway="0",state="half-open"\} 1/)
+    expect(metrics).toMatch(/guild_router_pod_state\{gateway="0",state="ejected"\} 0/)
     const { body } = await json<RouterStatus>(`${router.admin}/status`)
     expect(body.pods[0]).toMatchObject({ state: 'half-open', ejectedUntil: ejected.ejectedUntil, ejections: 1 })
     const page = await text(`${router.admin}/`)

@@ -1,0 +1,95 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { createServer, type Server } from 'node:http'
+import type { OwnershipStatus } from './gateway-ownership'
+
+/**
+ * What an operator watches on a gateway during a rescale, read from the
+ * ownership protocol's status at scrape time (so nothing on the request path
+ * changes): the topology it holds, whether it has settled, and its handoffs
+ * both ways. Serve `registry.metrics()` on the pod's peer port, which
+ * Prometheus scrapes.
+ *
+ * No label is called `pod`: pod discovery adds the gateway pod's name as
+ * `pod`, and `ordinal` says which share of guilds it owns.
+ */
+export function gatewayMetrics (status: () => OwnershipStatus, opts: { defaultMetrics?: boolean } = {}): Registry {
+  const registry = new Registry()
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'guild_gateway_' })
+    // Gauges named like counters (promtool check metrics); the same values are kept without the suffix.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`guild_gateway_${name}`)
+  }
+  const gauge = (name: string, help: string, value: (s: OwnershipStatus) => number): void => {
+    new Gauge({ name, help, registers: [registry], collect () { this.set(value(status())) } })
+  }
+  new Gauge({
+    name: 'guild_gateway_topology_info',
+    help: 'Always 1; its labels name the topology this gateway holds, as the routers name theirs, and its ordinal.',
+    labelNames: ['ordinal', 'strategy', 'version'] as const,
+    registers: [registry],
+    collect () {
+      const s = status()
+      this.reset()
+      this.labels(String(s.ordinal), s.strategy, s.version).set(1)
+    }
+  })
+  gauge('guild_gateway_topology_gateways', 'The gateway count of the topology this gateway holds.', s => s.count)
+  gauge('guild_gateway_settled', '1 once every pod that may hold data holds this topology and nothing it does not own; 0 during a rescale.', s => Number(s.settled))
+  gauge('guild_gateway_ready', '1 once this gateway serves traffic under its topology.', s => Number(s.ready))
+  gauge('guild_gateway_guilds', 'Guilds whose data is on this gateway.', s => s.guilds)
+  gauge('guild_gateway_handoff_stuck', '1 while guilds wait to be sent and the last send failed.', s => Number(s.handoff.stuck !== undefined))
+  for (const [name, help, pick] of [
+    ['guild_gateway_handoff_pending_guilds', 'Moved guilds still to hand off: out, to send from here; in, that peers still have to send here.', (s: OwnershipStatus, out: boolean) => out ? s.handoff.sending.guilds : s.handoff.receiving.guilds],
+    ['guild_gateway_handoff_pending_bytes', 'Bytes of moved guilds still to send (out) or arriving (in).', (s: OwnershipStatus, out: boolean) => out ? s.handoff.sending.bytes : s.handoff.receiving.bytes]
+  ] as const) {
+    new Gauge({
+      name, help, labelNames: ['direction'] as const, registers: [registry],
+      collect () {
+        const s = status()
+        this.labels('out').set(pick(s, true))
+        this.labels('in').set(pick(s, false))
+      }
+    })
+  }
+  for (const [name, help, pick] of [
+    ['guild_gateway_handoff_guilds_total', 'Guilds handed off since start: out, sent and acknowledged; in, received and committed.', (s: OwnershipStatus, out: boolean) => out ? s.handoff.sent.guilds : s.handoff.received.guilds],
+    ['guild_gateway_handoff_bytes_total', 'Bytes of guilds handed off since start, out and in.', (s: OwnershipStatus, out: boolean) => out ? s.handoff.sent.bytes : s.handoff.received.bytes]
+  ] as const) {
+    new Counter({
+      name, help, labelNames: ['direction'] as const, registers: [registry],
+      collect () {
+        const s = status()
+        this.reset()
+        this.labels('out').inc(pick(s, true))
+        this.labels('in').inc(pick(s, false))
+      }
+    })
+  }
+  return registry
+}
+
+/**
+ * The gateway's metrics port: GET /metrics and nothing else. A port of its own
+ * rather than the peer port, so a NetworkPolicy can admit Prometheus to it
+ * without admitting anyone to the handoff endpoints.
+ */
+export function createMetricsServer (registry: Registry): Server {
+  return createServer((req, res) => {
+    req.resume()
+    const path = (req.url ?? '/').split('?', 1)[0]
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      const text = JSON.stringify({ error: 'not_found', message: `the metrics port serves GET /metrics only, not ${req.method ?? ''} ${path ?? ''}` })
+      res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+      res.end(text)
+      return
+    }
+    void registry.metrics().then(text => {
+      res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text) })
+      res.end(req.method === 'HEAD' ? undefined : text)
+    }, (err: Error) => {
+      const text = JSON.stringify({ error: 'metrics_failed', message: err.message })
+      res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+      res.end(text)
+    })
+  })
+}
