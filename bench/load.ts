@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
 import { startNode, type NodeProcess } from '../dev/processes'
+import { seededSnowflakes } from '../service/routing/snowflakes'
 import { oracleOwner } from './owner-oracle'
 
 /**
@@ -10,6 +11,12 @@ import { oracleOwner } from './owner-oracle'
  * guilds they do not own. Every answer is checked against an owner computed
  * independently of the router; any misroute fails the run.
  *   npm run load -- --routers 3 --gateways 3 --duration 10 --requests 200000 --concurrency 48 [--strategy jump] [--chaos]
+ *     [--guilds 5000 --zipf 1.1] [--screenshot docs/status-page.png]
+ * By default every request names a fresh random guild. With --guilds, requests
+ * name one of that many guilds, ranked by Zipf's law with exponent --zipf (a
+ * few guilds busy, most quiet, as on a real bot), so the hot-guild view has
+ * something to show. --screenshot saves the first router's status page, taken
+ * in Chromium while the routers still hold the run's last minute.
  */
 const { values: flags } = parseArgs({
   options: {
@@ -19,7 +26,10 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     requests: { type: 'string', default: '200000' },
     concurrency: { type: 'string', default: '48' },
-    chaos: { type: 'boolean', default: false }
+    chaos: { type: 'boolean', default: false },
+    guilds: { type: 'string', default: '0' },
+    zipf: { type: 'string', default: '1.1' },
+    screenshot: { type: 'string' }
   }
 })
 const K = Number(flags.routers)
@@ -32,6 +42,29 @@ if (![K, N, DURATION_MS, MAX_REQUESTS, CONCURRENCY].every(n => Number.isInteger(
   throw new Error('--routers, --gateways, --duration, --requests and --concurrency must be positive integers')
 }
 if (flags.chaos && N < 2) throw new Error('--chaos needs at least 2 gateways')
+const GUILDS = Number(flags.guilds)
+const ZIPF = Number(flags.zipf)
+if (!Number.isInteger(GUILDS) || GUILDS < 0 || !(ZIPF > 0)) throw new Error('--guilds must be an integer ≥ 0 and --zipf a positive number')
+
+/** A guild for each request: fresh and random, or drawn from a fixed Zipf-ranked set. */
+function guildPicker (): () => string {
+  if (GUILDS === 0) return snowflake
+  const ids = [...seededSnowflakes(GUILDS, 2026n)]
+  const cumulative = new Float64Array(GUILDS)
+  let sum = 0
+  for (let rank = 0; rank < GUILDS; rank++) cumulative[rank] = (sum += 1 / (rank + 1) ** ZIPF)
+  return () => {
+    const x = Math.random() * sum
+    let lo = 0
+    let hi = GUILDS - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((cumulative[mid] as number) < x) lo = mid + 1
+      else hi = mid
+    }
+    return ids[lo] as string
+  }
+}
 
 type Phase = 'before' | 'during' | 'after'
 interface Tally { ok: number, misrouted: number, errors: Map<string, number> }
@@ -60,7 +93,8 @@ async function main (): Promise<void> {
     DRAIN_DELAY_MS: '0', LOG_LEVEL: 'error', HEALTH_CHECK_PATH: '/healthz', HEALTH_CHECK_INTERVAL_MS: '200'
   }))
   procs.push(...routers)
-  const routerPorts = (await Promise.all(routers.map(r => r.listening))).map(l => l.port)
+  const routerListening = await Promise.all(routers.map(r => r.listening))
+  const routerPorts = routerListening.map(l => l.port)
   // One pool per router; each request picks a router at random, as kube-proxy picks an endpoint.
   const pools = routerPorts.map(p => new Pool(`http://127.0.0.1:${p}`, { connections: Math.ceil(CONCURRENCY / K) }))
 
@@ -91,10 +125,11 @@ async function main (): Promise<void> {
       `misrouted ${all.reduce((n, t) => n + t.misrouted, 0)}, errors ${errors}${flags.chaos ? `, phase ${phase}` : ''}\n`)
   }, 1000)
 
+  const pickGuild = guildPicker()
   async function worker (): Promise<void> {
     while (sent < MAX_REQUESTS && performance.now() - start < DURATION_MS) {
       const i = sent++
-      const guildId = snowflake()
+      const guildId = pickGuild()
       const owner = oracleOwner(STRATEGY, guildId, N)
       const kind = i % 3
       const t0 = performance.now()
@@ -128,6 +163,7 @@ async function main (): Promise<void> {
   clearInterval(progress)
   const elapsed = (performance.now() - start) / 1000
   await Promise.all(pools.map(p => p.close()))
+  if (flags.screenshot !== undefined) await screenshot(`http://127.0.0.1:${String(routerListening[0]?.adminPort)}/`, flags.screenshot)
   await stop()
 
   const sorted = latencies.slice(0, done).sort()
@@ -151,3 +187,17 @@ async function main (): Promise<void> {
 }
 
 main().catch(err => { process.stderr.write(`load: ${err instanceof Error ? err.message : String(err)}\n`); process.exit(2) })
+
+/** The status page in Debian's Chromium (CHROMIUM_PATH to use another), as an operator would see it now. */
+async function screenshot (url: string, file: string): Promise<void> {
+  const { chromium } = await import('playwright-core')
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] })
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
+    await page.goto(url)
+    await page.screenshot({ path: file, fullPage: true })
+    process.stdout.write(`status page of router 0 saved to ${file}\n`)
+  } finally {
+    await browser.close()
+  }
+}

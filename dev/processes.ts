@@ -17,6 +17,8 @@ export interface Listening {
   readonly adminPort?: number
   /** A gateway's peer port, when it has one. */
   readonly peerPort?: number
+  /** A gateway's metrics port, when it has one. */
+  readonly metricsPort?: number
 }
 
 export interface NodeProcess {
@@ -49,9 +51,9 @@ export function startNode (script: string, env: Record<string, string>, opts: { 
       if (opts.echo !== undefined) process.stdout.write(prefix(opts.echo, `${line}\n`))
       if (!line.includes('"listening"')) return
       try {
-        const parsed = JSON.parse(line) as { msg?: string, port?: number, adminPort?: number, peerPort?: number }
+        const parsed = JSON.parse(line) as { msg?: string, port?: number, adminPort?: number, peerPort?: number, metricsPort?: number }
         if (parsed.msg === 'listening' && typeof parsed.port === 'number') {
-          resolve({ port: parsed.port, adminPort: parsed.adminPort, peerPort: parsed.peerPort })
+          resolve({ port: parsed.port, adminPort: parsed.adminPort, peerPort: parsed.peerPort, metricsPort: parsed.metricsPort })
         }
       } catch { /* not ours */ }
     })

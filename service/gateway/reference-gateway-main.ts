@@ -112,9 +112,11 @@ async function main (): Promise<void> {
   peerServer?.listen(integer('PEER_PORT', '0'), host)
   // Unref'd: scrapes never hold a stopping gateway.
   metricsServer?.listen(integer('METRICS_PORT'), host).unref()
-  void Promise.all([once(server, 'listening'), ...(peerServer === undefined ? [] : [once(peerServer, 'listening')])]).then(() => {
+  const extra = [peerServer, metricsServer].filter((s): s is Server => s !== undefined)
+  void Promise.all([once(server, 'listening'), ...extra.map(async s => await once(s, 'listening'))]).then(() => {
     const peerPort = (peerServer?.address() as AddressInfo | undefined)?.port
-    log({ msg: 'listening', port: (server.address() as AddressInfo).port, ...(peerPort === undefined ? {} : { peerPort }) })
+    const metricsPort = (metricsServer?.address() as AddressInfo | undefined)?.port
+    log({ msg: 'listening', port: (server.address() as AddressInfo).port, ...(peerPort === undefined ? {} : { peerPort }), ...(metricsPort === undefined ? {} : { metricsPort }) })
   })
   stopOnSignal(server, peerServer)
 }

@@ -20,6 +20,8 @@ export interface StatefulPod {
   readonly dataDir: string
   readonly topologyFile: string
   proc?: NodeProcess
+  /** GET /metrics, once started (any free port). */
+  metricsUrl?: string
 }
 
 export interface TierOptions {
@@ -97,9 +99,10 @@ export class StatefulTier {
       TOPOLOGY_POLL_MS: '40',
       TOPOLOGY_LIST_FRESHNESS_MS: String(this.#opts.listFreshnessMs ?? 200),
       WRITE_DELAY_MS: String(this.#opts.writeDelayMs ?? 0),
-      INTERVAL_LOG: this.intervalLog
+      INTERVAL_LOG: this.intervalLog,
+      METRICS_PORT: '0'
     })
-    await pod.proc.listening
+    pod.metricsUrl = `http://${podHost(pod.ordinal)}:${String((await pod.proc.listening).metricsPort)}/metrics`
   }
 
   /** Stops the process; `unlist` as the pod object goes away (a scale-down), not on a crash that restarts in place. */
