@@ -38,30 +38,25 @@ export function gatewayMetrics (status: () => OwnershipStatus, opts: { defaultMe
   gauge('guild_gateway_ready', '1 once this gateway serves traffic under its topology.', s => Number(s.ready))
   gauge('guild_gateway_guilds', 'Guilds whose data is on this gateway.', s => s.guilds)
   gauge('guild_gateway_handoff_stuck', '1 while guilds wait to be sent and the last send failed.', s => Number(s.handoff.stuck !== undefined))
-  for (const [name, help, pick] of [
-    ['guild_gateway_handoff_pending_guilds', 'Moved guilds still to hand off: out, to send from here; in, that peers still have to send here.', (s: OwnershipStatus, out: boolean) => out ? s.handoff.sending.guilds : s.handoff.receiving.guilds],
-    ['guild_gateway_handoff_pending_bytes', 'Bytes of moved guilds still to send (out) or arriving (in).', (s: OwnershipStatus, out: boolean) => out ? s.handoff.sending.bytes : s.handoff.receiving.bytes]
-  ] as const) {
-    new Gauge({
+  // Each of these has an `out` and an `in` series, read from one status per scrape.
+  const twoWay: Array<[typeof Gauge | typeof Counter, string, string, (h: OwnershipStatus['handoff'], out: boolean) => number]> = [
+    [Gauge, 'guild_gateway_handoff_pending_guilds', 'Moved guilds still to hand off: out, to send from here; in, that peers still have to send here.', (h, out) => out ? h.sending.guilds : h.receiving.guilds],
+    [Gauge, 'guild_gateway_handoff_pending_bytes', 'Bytes of moved guilds still to send (out) or arriving (in).', (h, out) => out ? h.sending.bytes : h.receiving.bytes],
+    [Counter, 'guild_gateway_handoff_guilds_total', 'Guilds handed off since start: out, sent and acknowledged; in, received and committed.', (h, out) => out ? h.sent.guilds : h.received.guilds],
+    [Counter, 'guild_gateway_handoff_bytes_total', 'Bytes of guilds handed off since start, out and in.', (h, out) => out ? h.sent.bytes : h.received.bytes]
+  ]
+  for (const [Kind, name, help, pick] of twoWay) {
+    new Kind({
       name, help, labelNames: ['direction'] as const, registers: [registry],
       collect () {
-        const s = status()
-        this.labels('out').set(pick(s, true))
-        this.labels('in').set(pick(s, false))
-      }
-    })
-  }
-  for (const [name, help, pick] of [
-    ['guild_gateway_handoff_guilds_total', 'Guilds handed off since start: out, sent and acknowledged; in, received and committed.', (s: OwnershipStatus, out: boolean) => out ? s.handoff.sent.guilds : s.handoff.received.guilds],
-    ['guild_gateway_handoff_bytes_total', 'Bytes of guilds handed off since start, out and in.', (s: OwnershipStatus, out: boolean) => out ? s.handoff.sent.bytes : s.handoff.received.bytes]
-  ] as const) {
-    new Counter({
-      name, help, labelNames: ['direction'] as const, registers: [registry],
-      collect () {
-        const s = status()
+        const { handoff } = status()
         this.reset()
-        this.labels('out').inc(pick(s, true))
-        this.labels('in').inc(pick(s, false))
+        for (const out of [true, false]) {
+          // A gauge is set; a counter, just reset, is raised to the value.
+          const child = this.labels(out ? 'out' : 'in') as { set?: (v: number) => void, inc: (v: number) => void }
+          if (child.set !== undefined) child.set(pick(handoff, out))
+          else child.inc(pick(handoff, out))
+        }
       }
     })
   }

@@ -19,30 +19,28 @@ export async function validateManifest (manifest: Record<string, unknown>): Prom
   // unknown fields, so those are caught where the specs are built, by the
   // models' TypeScript types (infra/prometheus-operator.ts).
   if (apiVersion.startsWith('monitoring.coreos.com/')) {
-    const crds = await import(`@kubernetes-models/prometheus-operator/${apiVersion}`) as Record<string, new (v: unknown) => { validate (): void }>
-    const Crd = crds[kind]
-    if (Crd === undefined) return [`no prometheus-operator schema for ${apiVersion} ${kind}`]
-    try {
-      new Crd(manifest).validate()
-    } catch (err) {
-      problems.push(`${kind}: ${(err as Error).message}`)
-    }
-    return problems
+    return await validateWithModel(`@kubernetes-models/prometheus-operator/${apiVersion}`, 'prometheus-operator', manifest)
   }
-  // ESM-only package with an `import` condition only: loaded dynamically.
-  const models = await import(`kubernetes-models/${apiVersion}`) as Record<string, new (v: unknown) => { validate (): void }>
-  const Model = models[kind]
-  if (Model === undefined) return [`no kubernetes-models schema for ${apiVersion} ${kind}`]
-  try {
-    new Model(manifest).validate()
-  } catch (err) {
-    problems.push(`${kind}: ${(err as Error).message}`)
-  }
+  problems.push(...await validateWithModel(`kubernetes-models/${apiVersion}`, 'kubernetes-models', manifest))
 
   const version = apiVersion.split('/').pop() ?? ''
   const typeName = `${version.charAt(0).toUpperCase()}${version.slice(1)}${kind}`
   checkFields(manifest, typeName, kind, problems)
   return problems
+}
+
+/** The published model's ajv validator for the manifest's kind (ESM-only packages: loaded dynamically). */
+async function validateWithModel (module: string, name: string, manifest: Record<string, unknown>): Promise<string[]> {
+  const models = await import(module) as Record<string, new (v: unknown) => { validate (): void }>
+  const kind = String(manifest.kind)
+  const Model = models[kind]
+  if (Model === undefined) return [`no ${name} schema for ${String(manifest.apiVersion)} ${kind}`]
+  try {
+    new Model(manifest).validate()
+    return []
+  } catch (err) {
+    return [`${kind}: ${(err as Error).message}`]
+  }
 }
 
 type AttributeMap = ReadonlyArray<{ baseName: string, type: string }>
