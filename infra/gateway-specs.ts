@@ -3,6 +3,7 @@ import type * as pulumi from '@pulumi/pulumi'
 import { formatTopology } from '../service/gateway/topology'
 import type { StrategyName } from '../service/routing/strategy-names'
 import type { Labels } from './labels'
+import { placementSpec, type Placement } from './placement'
 import { restrictedContainerSecurity, restrictedPodSecurity } from './security'
 import type { Resources } from './stack-config'
 
@@ -28,6 +29,7 @@ export interface GatewayPodArgs {
   readonly resources: Resources
   readonly storageSize: string
   readonly storageClass?: string
+  readonly placement: Placement
 }
 
 export const DATA_MOUNT = '/data'
@@ -121,6 +123,7 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
       spec: {
         securityContext: restrictedPodSecurity,
         terminationGracePeriodSeconds: 30,
+        ...placementSpec(selector, args.placement),
         // Only the api source reads the API server; without it the pod gets no token at all.
         ...(api ? { serviceAccountName: topology.serviceAccount, automountServiceAccountToken: true } : {}),
         containers: [{

@@ -1,6 +1,7 @@
 import type * as k8s from '@pulumi/kubernetes'
 import type * as pulumi from '@pulumi/pulumi'
 import type { Labels } from './labels'
+import { placementSpec, type Placement } from './placement'
 import { routerNodeOptions } from './memory'
 import { restrictedContainerSecurity, restrictedPodSecurity } from './security'
 import type { Resources } from './stack-config'
@@ -19,6 +20,7 @@ export interface RouterPodArgs {
   readonly shutdownTimeoutSeconds: number
   readonly logLevel: string
   readonly resources: Resources
+  readonly placement: Placement
 }
 
 /** What the router learns from the gateway tier: both are Outputs of its objects. */
@@ -51,6 +53,8 @@ export function routerDeploymentSpec (selector: Labels, labels: Labels, gateways
       spec: {
         securityContext: restrictedPodSecurity,
         terminationGracePeriodSeconds: terminationGraceSeconds(args),
+        // Counted per ReplicaSet, so a rollout is spread by its new pods alone.
+        ...placementSpec(selector, args.placement, 'pod-template-hash'),
         containers: [{
           name: 'router',
           image: args.image,

@@ -5,6 +5,7 @@
  * holds the rules, not a second copy of the defaults.
  */
 import { quantityMiB, ROUTER_MIN_MEMORY_LIMIT_MIB, ROUTER_OUTSIDE_OLD_SPACE_MIB } from './memory'
+import { parseTolerations, SPREADS, type Placement, type Toleration } from './placement'
 
 export const PROJECT = 'guild-router'
 
@@ -45,6 +46,7 @@ export interface StackConfig {
     /** `api`: watch the ConfigMap and the peers' EndpointSlices; `file`: kubelet's copy and DNS, no API access. */
     readonly topologySource: 'api' | 'file'
     readonly resources: Resources
+    readonly placement: Placement
   }
   readonly router: {
     readonly image: string
@@ -60,6 +62,7 @@ export interface StackConfig {
     readonly unrouted: 'reject' | 'pod0'
     readonly logLevel: string
     readonly resources: Resources
+    readonly placement: Placement
   }
   readonly clusterDomain: string
   /** Ship the Grafana dashboard as a sidecar-labelled ConfigMap, into this namespace. */
@@ -107,6 +110,12 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
         cpuRequest: r.quantity('gatewayCpuRequest'),
         memoryRequest: r.quantity('gatewayMemoryRequest'),
         memoryLimit: r.quantity('gatewayMemoryLimit')
+      },
+      placement: {
+        spread: r.oneOf('gatewaySpread', SPREADS),
+        nodeSelector: r.labels('gatewayNodeSelector'),
+        tolerations: r.tolerations('gatewayTolerations'),
+        ...optionalEntry('priorityClassName', r.matchingOptional('gatewayPriorityClassName', /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a PriorityClass name (lower-case letters, digits, - and .)'))
       }
     },
     router: {
@@ -126,6 +135,11 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
         cpuRequest: r.quantity('routerCpuRequest'),
         memoryRequest: r.quantity('routerMemoryRequest'),
         memoryLimit: r.quantity('routerMemoryLimit')
+      },
+      placement: {
+        spread: r.oneOf('routerSpread', SPREADS),
+        nodeSelector: r.labels('routerNodeSelector'),
+        tolerations: r.tolerations('routerTolerations')
       }
     },
     clusterDomain: r.matching('clusterDomain', /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS domain such as cluster.local'),
@@ -166,6 +180,10 @@ export function parseStackConfig (get: ConfigSource): StackConfig {
   return Object.freeze(config)
 }
 
+function optionalEntry<K extends string, V> (key: K, value: V | undefined): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V }
+}
+
 /** Typed getters that name the key in every error. */
 class Reader {
   constructor (private readonly get: ConfigSource) {}
@@ -195,6 +213,16 @@ class Reader {
     if (raw === 'true') return true
     if (raw === 'false') return false
     throw new StackConfigError(key, `must be true or false (got ${JSON.stringify(raw)})`)
+  }
+
+  tolerations (key: string): Toleration[] {
+    const parsed = parseTolerations(this.optional(key) ?? '')
+    if (typeof parsed === 'string') throw new StackConfigError(key, parsed)
+    return parsed
+  }
+
+  matchingOptional (key: string, pattern: RegExp, rule: string): string | undefined {
+    return this.optional(key) === undefined ? undefined : this.matching(key, pattern, rule)
   }
 
   /** `key=value,key=value`: label pairs for objects another controller selects by label. */

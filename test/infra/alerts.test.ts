@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { RULES_FILE } from '../../infra/prometheus-operator'
+import { DASHBOARD_FILE } from '../../infra/router-dashboard'
 
 const ROOT = join(__dirname, '..', '..')
 const TESTS_FILE = RULES_FILE.replace(/\.yaml$/, '.test.yaml')
@@ -42,6 +43,20 @@ async function testRules (rules = readFileSync(RULES_FILE, 'utf8')): Promise<{ o
 
 const rules = parse(readFileSync(RULES_FILE, 'utf8')) as Rules
 const alerts = rules.groups.flatMap(g => g.rules.map(r => r.alert))
+
+describe('the dashboard\'s queries', () => {
+  it('each parses as PromQL once Grafana has put in $__rate_interval (promtool, through a recording rule per query)', async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as { panels: Array<{ id: number, targets: Array<{ expr: string }> }> }
+    const exprs = dashboard.panels.flatMap(p => p.targets.map(t => t.expr.replaceAll('$__rate_interval', '1m')))
+    const file = join(dir, 'dashboard.rules.yaml')
+    writeFileSync(file, stringify({ groups: [{ name: 'dashboard', rules: exprs.map((expr, i) => ({ record: `dashboard:query_${i}`, expr })) }] }))
+    const { stdout } = await run(promtool, ['check', 'rules', file])
+    expect(stdout).toContain(`SUCCESS: ${exprs.length} rules found`)
+    // And the check can fail: a query with a stray bracket is refused.
+    writeFileSync(file, stringify({ groups: [{ name: 'dashboard', rules: [{ record: 'dashboard:broken', expr: 'sum(rate(guild_router_requests_total[1m])' }] }] }))
+    await expect(run(promtool, ['check', 'rules', file])).rejects.toThrow()
+  })
+})
 
 describe('the alert rules (infra/alerts/guild-router.rules.yaml)', () => {
   it('parse, with promtool check rules', async () => {

@@ -27,7 +27,8 @@ describe('every manifest the program produces', () => {
   it.each([
     ['staging', {}],
     ['staging with options', { gatewayStorageClass: 'ssd', gatewayImage: 'registry.example.com/gw:1', routerDrainSeconds: '0', createNamespace: 'true' }],
-    ['staging with the prometheus-operator objects', { podMonitor: 'true', prometheusRule: 'true', prometheusOperatorLabels: 'release=kube-prometheus-stack' }]
+    ['staging with the prometheus-operator objects', { podMonitor: 'true', prometheusRule: 'true', prometheusOperatorLabels: 'release=kube-prometheus-stack' }],
+    ['staging with every placement key', { gatewaySpread: 'hard', routerSpread: 'soft', gatewayNodeSelector: 'pool=gateways', routerNodeSelector: 'pool=routers', gatewayTolerations: 'dedicated=bots:NoSchedule', routerTolerations: 'spot:NoExecute', gatewayPriorityClassName: 'guild-gateways' }]
   ])('validates strictly against the Kubernetes schema (%s)', async (_name, overrides) => {
     const run = await runProgram(stackConfig('staging', overrides))
     const manifests = run.resources.filter(r => r.type.startsWith('kubernetes:'))

@@ -337,6 +337,53 @@ describe('scraping and alerting', () => {
   })
 })
 
+describe('placement across nodes and zones', () => {
+  const specs = (run: ProgramRun): Array<[string, Record<string, any>]> => [ // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['gateway', run.one(T.sts).inputs.spec.template.spec],
+    ['router', run.one(T.deploy).inputs.spec.template.spec]
+  ]
+
+  it('by default both tiers spread softly by zone and by node, each counting its own pods', async () => {
+    const run = await runProgram(stackConfig())
+    for (const [tier, spec] of specs(run)) {
+      const selector = tier === 'gateway' ? run.one(T.sts).inputs.spec.selector.matchLabels : run.one(T.deploy).inputs.spec.selector.matchLabels
+      expect(spec.topologySpreadConstraints, tier).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map(topologyKey => ({
+        maxSkew: 1,
+        topologyKey,
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: selector },
+        ...(tier === 'router' ? { matchLabelKeys: ['pod-template-hash'] } : {})
+      })))
+      expect(spec.nodeSelector, tier).toBeUndefined()
+      expect(spec.tolerations, tier).toBeUndefined()
+      expect(spec.priorityClassName, tier).toBeUndefined()
+    }
+  })
+
+  it('hard spreading, none, node selectors, tolerations and a gateway priority class, each tier on its own keys', async () => {
+    const run = await runProgram(stackConfig('staging', {
+      gatewaySpread: 'hard',
+      routerSpread: 'none',
+      gatewayNodeSelector: 'pool=gateways,disk=ssd',
+      routerTolerations: 'dedicated=bots:NoSchedule,spot:NoExecute,maintenance',
+      gatewayPriorityClassName: 'guild-gateways'
+    }))
+    const [[, gateway], [, router]] = specs(run) as [[string, Record<string, any>], [string, Record<string, any>]] // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(gateway.topologySpreadConstraints.map((c: { whenUnsatisfiable: string }) => c.whenUnsatisfiable)).toEqual(['DoNotSchedule', 'DoNotSchedule'])
+    expect(gateway.nodeSelector).toEqual({ pool: 'gateways', disk: 'ssd' })
+    expect(gateway.priorityClassName).toBe('guild-gateways')
+    expect(gateway.tolerations).toBeUndefined()
+    expect(router.topologySpreadConstraints).toBeUndefined()
+    expect(router.nodeSelector).toBeUndefined()
+    expect(router.tolerations).toEqual([
+      { key: 'dedicated', operator: 'Equal', value: 'bots', effect: 'NoSchedule' },
+      { key: 'spot', operator: 'Exists', effect: 'NoExecute' },
+      { key: 'maintenance', operator: 'Exists' }
+    ])
+    expect(router.priorityClassName).toBeUndefined()
+  })
+})
+
 describe('bad configuration fails before anything is created, naming the key', () => {
   it.each([
     [{ routerMinReplicas: '5', routerMaxReplicas: '3' }, 'guild-router:routerMinReplicas (5) must not exceed guild-router:routerMaxReplicas (3)'],
@@ -352,6 +399,10 @@ describe('bad configuration fails before anything is created, naming the key', (
     [{ gatewayMetricsPort: '3001' }, 'guild-router:gatewayMetricsPort must differ from guild-router:gatewayPeerPort (both 3001)'],
     [{ prometheusOperatorLabels: 'release' }, 'guild-router:prometheusOperatorLabels must be label pairs such as release=kube-prometheus-stack,team=bots (got "release")'],
     [{ podMonitor: 'on' }, 'guild-router:podMonitor must be true or false (got "on")'],
+    [{ gatewaySpread: 'strict' }, 'guild-router:gatewaySpread must be one of soft, hard, none (got "strict")'],
+    [{ routerTolerations: 'dedicated=bots:NoDeploy' }, 'guild-router:routerTolerations must be taints such as dedicated=bots:NoSchedule,spot:NoExecute (effects NoSchedule, PreferNoSchedule, NoExecute); "dedicated=bots:NoDeploy" is not one'],
+    [{ gatewayNodeSelector: 'pool' }, 'guild-router:gatewayNodeSelector must be label pairs such as release=kube-prometheus-stack,team=bots (got "pool")'],
+    [{ gatewayPriorityClassName: 'Gateways!' }, 'guild-router:gatewayPriorityClassName must be a PriorityClass name (lower-case letters, digits, - and .) (got "Gateways!")'],
     [{ gatewayHandoffTimeoutSeconds: '5' }, 'guild-router:gatewayHandoffTimeoutSeconds must be an integer from 10 to 86400 (got "5")'],
     [{ createNamespace: 'yes' }, 'guild-router:createNamespace must be true or false (got "yes")'],
     [{ imagePullPolicy: 'never' }, 'guild-router:imagePullPolicy must be one of Always, IfNotPresent, Never (got "never")'],
