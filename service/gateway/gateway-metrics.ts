@@ -12,8 +12,14 @@ import type { OwnershipStatus } from './gateway-ownership'
  * No label is called `pod`: pod discovery adds the gateway pod's name as
  * `pod`, and `ordinal` says which share of guilds it owns.
  */
-export function gatewayMetrics (status: () => OwnershipStatus, opts: { defaultMetrics?: boolean } = {}): Registry {
+export function gatewayMetrics (readStatus: () => OwnershipStatus, opts: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry()
+  // One status per scrape, so every metric of a scrape describes the same
+  // moment: the registry collects metrics in the order they were registered,
+  // and the first of ours (topology_info) reads the status the rest reuse.
+  let snapshot: OwnershipStatus | undefined
+  const fresh = (): OwnershipStatus => (snapshot = readStatus())
+  const status = (): OwnershipStatus => snapshot ?? fresh()
   if (opts.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry, prefix: 'guild_gateway_' })
     // Gauges named like counters (promtool check metrics); the same values are kept without the suffix.
@@ -28,7 +34,7 @@ export function gatewayMetrics (status: () => OwnershipStatus, opts: { defaultMe
     labelNames: ['ordinal', 'strategy', 'version'] as const,
     registers: [registry],
     collect () {
-      const s = status()
+      const s = fresh()
       this.reset()
       this.labels(String(s.ordinal), s.strategy, s.version).set(1)
     }
