@@ -13,8 +13,9 @@
  *   (`count - error` is a lower bound).
  *
  * The counters form a binary min-heap on count, so an offer costs one map
- * lookup and a sift of at most log2(capacity) steps: a hit only grows a count
- * (sift down), a miss replaces the root (sift down). No allocation on a hit.
+ * lookup and a sift of at most log2(capacity) steps over typed arrays: a hit
+ * only grows a count (sift down), a miss replaces the root (sift down) and
+ * writes the map twice. No allocation.
  */
 export interface HeavyHitter {
   readonly key: string
@@ -28,68 +29,83 @@ export class SpaceSaving {
   readonly capacity: number
   /** Offers since the last reset. */
   total = 0
+  // Each monitored key keeps its slot (index into keys, counts, errors) until
+  // it is replaced; the min-heap orders slots, and `position` finds a slot in
+  // it. Moving slots around the heap touches typed arrays only: the Map is
+  // read once per offer and written only when a key is replaced.
   readonly #keys: string[] = []
   readonly #counts: Float64Array
   readonly #errors: Float64Array
-  /** Key → its index in the heap arrays. */
-  readonly #index = new Map<string, number>()
+  readonly #heap: Int32Array
+  readonly #position: Int32Array
+  readonly #slotOf = new Map<string, number>()
 
   constructor (capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`)
     this.capacity = capacity
     this.#counts = new Float64Array(capacity)
     this.#errors = new Float64Array(capacity)
+    this.#heap = new Int32Array(capacity)
+    this.#position = new Int32Array(capacity)
   }
 
   offer (key: string): void {
     this.total++
-    const at = this.#index.get(key)
-    if (at !== undefined) {
-      this.#counts[at] = (this.#counts[at] as number) + 1
-      this.#siftDown(at)
+    const counts = this.#counts
+    const known = this.#slotOf.get(key)
+    if (known !== undefined) {
+      counts[known] = (counts[known] as number) + 1
+      this.#siftDown(this.#position[known] as number)
       return
     }
     const size = this.#keys.length
     if (size < this.capacity) {
       this.#keys.push(key)
-      this.#counts[size] = 1
+      counts[size] = 1
       this.#errors[size] = 0
-      this.#index.set(key, size)
+      this.#heap[size] = size
+      this.#position[size] = size
+      this.#slotOf.set(key, size)
       this.#siftUp(size)
       return
     }
-    // Full: the least counted key gives its place, and its count becomes the newcomer's error.
-    const min = this.#counts[0] as number
-    this.#index.delete(this.#keys[0] as string)
-    this.#keys[0] = key
-    this.#index.set(key, 0)
-    this.#counts[0] = min + 1
-    this.#errors[0] = min
+    // Full: the least counted key gives its slot, and its count becomes the newcomer's error.
+    const slot = this.#heap[0] as number
+    const min = counts[slot] as number
+    this.#slotOf.delete(this.#keys[slot] as string)
+    this.#keys[slot] = key
+    this.#slotOf.set(key, slot)
+    counts[slot] = min + 1
+    this.#errors[slot] = min
     this.#siftDown(0)
   }
 
   /** The smallest monitored count once full, else 0: the most any key not listed can have been offered. */
   get floor (): number {
-    return this.#keys.length < this.capacity ? 0 : this.#counts[0] as number
+    return this.#keys.length < this.capacity ? 0 : this.#counts[this.#heap[0] as number] as number
   }
 
   /** Every monitored key, most counted first. */
   entries (): HeavyHitter[] {
     return this.#keys
-      .map((key, i) => ({ key, count: this.#counts[i] as number, error: this.#errors[i] as number }))
+      .map((key, slot) => ({ key, count: this.#counts[slot] as number, error: this.#errors[slot] as number }))
       .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1))
   }
 
   reset (): void {
     this.total = 0
     this.#keys.length = 0
-    this.#index.clear()
+    this.#slotOf.clear()
+  }
+
+  #countAt (i: number): number {
+    return this.#counts[this.#heap[i] as number] as number
   }
 
   #siftUp (i: number): void {
     while (i > 0) {
       const parent = (i - 1) >> 1
-      if ((this.#counts[parent] as number) <= (this.#counts[i] as number)) return
+      if (this.#countAt(parent) <= this.#countAt(i)) return
       this.#swap(i, parent)
       i = parent
     }
@@ -101,24 +117,19 @@ export class SpaceSaving {
       const left = 2 * i + 1
       if (left >= size) return
       const right = left + 1
-      const child = right < size && (this.#counts[right] as number) < (this.#counts[left] as number) ? right : left
-      if ((this.#counts[i] as number) <= (this.#counts[child] as number)) return
+      const child = right < size && this.#countAt(right) < this.#countAt(left) ? right : left
+      if (this.#countAt(i) <= this.#countAt(child)) return
       this.#swap(i, child)
       i = child
     }
   }
 
   #swap (a: number, b: number): void {
-    const key = this.#keys[a] as string
-    this.#keys[a] = this.#keys[b] as string
-    this.#keys[b] = key
-    const count = this.#counts[a] as number
-    this.#counts[a] = this.#counts[b] as number
-    this.#counts[b] = count
-    const error = this.#errors[a] as number
-    this.#errors[a] = this.#errors[b] as number
-    this.#errors[b] = error
-    this.#index.set(this.#keys[a] as string, a)
-    this.#index.set(key, b)
+    const slotA = this.#heap[a] as number
+    const slotB = this.#heap[b] as number
+    this.#heap[a] = slotB
+    this.#heap[b] = slotA
+    this.#position[slotB] = a
+    this.#position[slotA] = b
   }
 }
