@@ -4,6 +4,7 @@ import { formatTopology } from '../service/gateway/topology'
 import type { StrategyName } from '../service/routing/strategy-names'
 import type { Labels } from './labels'
 import { placementSpec, type Placement } from './placement'
+import { prometheusAnnotations } from './scrape'
 import { restrictedContainerSecurity, restrictedPodSecurity } from './security'
 import type { Resources } from './stack-config'
 
@@ -36,6 +37,8 @@ export const DATA_MOUNT = '/data'
 /** The topology ConfigMap, mounted as a directory: kubelet swaps its files in place when it changes. */
 export const TOPOLOGY_MOUNT = '/etc/guild-router/topology'
 export const TOPOLOGY_KEY = 'topology.json'
+/** The gateway container's metrics port, by name: what a PodMonitor scrapes. */
+export const GATEWAY_METRICS_PORT_NAME = 'metrics'
 /** The label the StatefulSet controller puts on each pod (Kubernetes ≥ 1.28). */
 const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index'
 
@@ -119,7 +122,7 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
     persistentVolumeClaimRetentionPolicy: { whenScaled: 'Retain', whenDeleted: 'Retain' },
     template: {
       // The prometheus community chart's kubernetes-pods job scrapes what these name.
-      metadata: { labels, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(args.metricsPort), 'prometheus.io/path': '/metrics' } },
+      metadata: { labels, annotations: prometheusAnnotations(args.metricsPort) },
       spec: {
         securityContext: restrictedPodSecurity,
         terminationGracePeriodSeconds: 30,
@@ -134,7 +137,7 @@ export function gatewayStatefulSetSpec (serviceName: pulumi.Input<string>, selec
           ports: [
             { name: 'http', containerPort: args.port, protocol: 'TCP' },
             { name: 'peer', containerPort: args.peerPort, protocol: 'TCP' },
-            { name: 'metrics', containerPort: args.metricsPort, protocol: 'TCP' }
+            { name: GATEWAY_METRICS_PORT_NAME, containerPort: args.metricsPort, protocol: 'TCP' }
           ],
           env: [
             // The ordinal and the topology file let a gateway refuse guilds it does not own.

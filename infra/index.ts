@@ -2,7 +2,9 @@ import * as pulumi from '@pulumi/pulumi'
 import { AppNamespace } from './app-namespace'
 import { GatewayCluster } from './gateway-cluster'
 import { GuildRouter } from './guild-router'
+import { GATEWAY_METRICS_PORT_NAME } from './gateway-specs'
 import { PrometheusOperatorObjects } from './prometheus-operator'
+import { ROUTER_ADMIN_PORT_NAME } from './router-specs'
 import { RouterDashboard } from './router-dashboard'
 import { parseStackConfig } from './stack-config'
 
@@ -47,8 +49,8 @@ if (config.prometheusOperator.podMonitor || config.prometheusOperator.prometheus
   new PrometheusOperatorObjects('monitoring', { // eslint-disable-line no-new
     namespace: namespace.name,
     ...config.prometheusOperator,
-    router: { selector: router.selector, metricsPort: 'admin' },
-    gateway: { selector: gateways.selector, metricsPort: 'metrics' }
+    router: { selector: router.selector, metricsPort: ROUTER_ADMIN_PORT_NAME },
+    gateway: { selector: gateways.selector, metricsPort: GATEWAY_METRICS_PORT_NAME }
   })
 }
 

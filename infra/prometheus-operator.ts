@@ -6,6 +6,7 @@ import { ComponentResource, type ComponentResourceOptions } from '@pulumi/pulumi
 import { parse } from 'yaml'
 import type { IPodMonitor, IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1' with { 'resolution-mode': 'import' }
 import type { Labels } from './labels'
+import { METRICS_PATH } from './scrape'
 
 /** The alerts, as Prometheus loads them and as `promtool test rules` checks them. */
 export const RULES_FILE = join(__dirname, 'alerts', 'guild-router.rules.yaml')
@@ -24,7 +25,7 @@ export interface PrometheusOperatorArgs {
 export function podMonitorSpec (selector: Labels, port: string): IPodMonitor['spec'] {
   return {
     selector: { matchLabels: selector },
-    podMetricsEndpoints: [{ port, path: '/metrics', interval: '15s' }]
+    podMetricsEndpoints: [{ port, path: METRICS_PATH, interval: '15s' }]
   }
 }
 

@@ -2,11 +2,15 @@ import type * as k8s from '@pulumi/kubernetes'
 import type * as pulumi from '@pulumi/pulumi'
 import type { Labels } from './labels'
 import { placementSpec, type Placement } from './placement'
+import { prometheusAnnotations } from './scrape'
 import { routerNodeOptions } from './memory'
 import { restrictedContainerSecurity, restrictedPodSecurity } from './security'
 import type { Resources } from './stack-config'
 
 /** Pure spec builders for the router tier: the component wires them. */
+
+/** The router container's admin port, by name: probes, metrics and a PodMonitor use it. */
+export const ROUTER_ADMIN_PORT_NAME = 'admin'
 
 export interface RouterPodArgs {
   readonly image: string
@@ -44,11 +48,7 @@ export function routerDeploymentSpec (selector: Labels, labels: Labels, gateways
     template: {
       metadata: {
         labels,
-        annotations: {
-          'prometheus.io/scrape': 'true',
-          'prometheus.io/port': String(args.adminPort),
-          'prometheus.io/path': '/metrics'
-        }
+        annotations: prometheusAnnotations(args.adminPort)
       },
       spec: {
         securityContext: restrictedPodSecurity,
@@ -61,7 +61,7 @@ export function routerDeploymentSpec (selector: Labels, labels: Labels, gateways
           ...(args.imagePullPolicy === undefined ? {} : { imagePullPolicy: args.imagePullPolicy }),
           ports: [
             { name: 'http', containerPort: args.port, protocol: 'TCP' },
-            { name: 'admin', containerPort: args.adminPort, protocol: 'TCP' }
+            { name: ROUTER_ADMIN_PORT_NAME, containerPort: args.adminPort, protocol: 'TCP' }
           ],
           env: [
             { name: 'NUM_GATEWAY_PODS', value: gateways.numPods },
@@ -82,9 +82,9 @@ export function routerDeploymentSpec (selector: Labels, labels: Labels, gateways
           ],
           // The router warms its code up before it opens a port (about 1 s on
           // a free core, longer on a busy node); liveness waits for this.
-          startupProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 1, failureThreshold: 60, timeoutSeconds: 2 },
-          readinessProbe: { httpGet: { path: '/readyz', port: 'admin' }, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
-          livenessProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+          startupProbe: { httpGet: { path: '/healthz', port: ROUTER_ADMIN_PORT_NAME }, periodSeconds: 1, failureThreshold: 60, timeoutSeconds: 2 },
+          readinessProbe: { httpGet: { path: '/readyz', port: ROUTER_ADMIN_PORT_NAME }, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
+          livenessProbe: { httpGet: { path: '/healthz', port: ROUTER_ADMIN_PORT_NAME }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
           ...(args.drainSeconds > 0 ? { lifecycle: { preStop: { sleep: { seconds: args.drainSeconds } } } } : {}),
           resources: {
             // The HPA's CPU target is a percentage of this request.

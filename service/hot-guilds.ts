@@ -7,9 +7,10 @@ import { SpaceSaving } from './space-saving'
  *
  * The summaries see a random 1 in `sampleEvery` (8) of the requests, and
  * counts are scaled back up; each pod's request total is exact. Offering every
- * request cost 4–5% of the router's throughput in `npm run bench:ab` (the
- * summaries keep request-borne strings alive, so a guild id that would die
- * young is promoted instead); 1 in 8 cost nothing measurable.
+ * request cost 4–5% of the router's throughput in `npm run bench:ab`, more
+ * than the summary's own code explains (likely the collector: the summaries
+ * keep request-borne strings alive past their first scavenge); 1 in 8 cost
+ * nothing measurable.
  *
  * The bounds, per pod, in requests: a count is at most `error` above what the
  * sample shows, and a guild not listed showed at most `bound`, the sum of the
@@ -23,7 +24,7 @@ export const DEFAULT_SAMPLE_EVERY = 8
 
 export interface HotGuild {
   readonly guildId: string
-  /** Requests in the window: an upper bound, at most `error` above the true count. */
+  /** Requests in the window, estimated from the sample: the sample's count is at most `error` above the truth, and sampling adds about √(sampleEvery · requests) either way. */
   readonly requests: number
   readonly error: number
   /** requests ÷ the pod's requests in the window. */
@@ -35,7 +36,7 @@ export interface PodHotGuilds {
   readonly requests: number
   /** Counts are estimated from 1 in this many requests. */
   readonly sampleEvery: number
-  /** The most any count is overstated, and the most any guild not listed had. */
+  /** The most the sample overstates any count, and the most any guild not listed showed (scaled like the counts). */
   readonly bound: number
   readonly top: readonly HotGuild[]
 }
@@ -107,6 +108,11 @@ export class HotGuilds {
       .sort((a, b) => b.requests - a.requests || (a.guildId < b.guildId ? -1 : 1))
       .slice(0, limit)
     return { requests, sampleEvery: scale, bound: bound * scale, top }
+  }
+
+  /** What `top(pod).bound` is, without merging the summaries. */
+  bound (pod: number): number {
+    return this.#live(pod).reduce((sum, s) => sum + s.summary.floor, 0) * this.#sampleEvery
   }
 
   #live (pod: number): Slot[] {

@@ -72,12 +72,15 @@ export interface MetricsOptions {
 // rules (promtool check metrics).
 const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
 
+/** prom-client's process and runtime metrics under `prefix`, less the gauges promtool rejects. Shared with the gateway's metrics. */
+export function collectRuntimeMetrics (registry: Registry, prefix: string): void {
+  collectDefaultMetrics({ register: registry, prefix })
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`${prefix}${name}`)
+}
+
 export function createMetrics (numPods: number, opts: MetricsOptions = {}): RouterMetrics {
   const registry = new Registry()
-  if (opts.defaultMetrics !== false) {
-    collectDefaultMetrics({ register: registry, prefix: 'guild_router_' })
-    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`guild_router_${name}`)
-  }
+  if (opts.defaultMetrics !== false) collectRuntimeMetrics(registry, 'guild_router_')
 
   const totals = new RequestTotals(numPods + 1, STATUS_CLASSES, BUCKETS)
   const podLabel = (pod: number): string => (pod < 0 ? 'none' : String(pod))
@@ -240,7 +243,7 @@ function latencyHistogram (totals: RequestTotals, slotLabels: readonly string[])
 function hotGuildGauges (registry: Registry, hot: HotGuilds, numPods: number, limit: number): void {
   new Gauge({
     name: 'guild_router_hot_guild_requests',
-    help: `Requests this router sent for each of the ${limit} most requested guilds of each gateway pod over the last minute (an upper bound, see guild_router_hot_guild_error_bound).`,
+    help: `Requests this router sent for each of the ${limit} most requested guilds of each gateway pod over the last minute, estimated from a random sample of requests (may overstate by up to guild_router_hot_guild_error_bound, plus sampling error).`,
     labelNames: ['gateway', 'guild'] as const,
     registers: [registry],
     collect () {
@@ -256,7 +259,7 @@ function hotGuildGauges (registry: Registry, hot: HotGuilds, numPods: number, li
     labelNames: ['gateway'] as const,
     registers: [registry],
     collect () {
-      for (let pod = 0; pod < numPods; pod++) this.labels(String(pod)).set(hot.top(pod, 0).bound)
+      for (let pod = 0; pod < numPods; pod++) this.labels(String(pod)).set(hot.bound(pod))
     }
   })
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_SAMPLE_EVERY } from '../hot-guilds'
+import { DEFAULT_CAPACITY, DEFAULT_SAMPLE_EVERY } from '../hot-guilds'
 import { HOT_GUILDS_SHOWN, type PodRow, type RouterStatus } from './router-status'
 import type { GatewayTopology } from './gateway-topologies'
 
@@ -134,7 +134,7 @@ ${live.pods}</table>
 <p class="meta">retry budget: ${live.budget}</p>
 
 <h2>Hot guilds (last minute, through this router)</h2>
-<p class="meta">The ${HOT_GUILDS_SHOWN} most requested guilds of each pod, estimated from a random 1 in ${DEFAULT_SAMPLE_EVERY} of its requests kept in a Space-Saving summary of 64 counters per pod and 10 s. A count may be its ± too high, and sampling adds about √(${DEFAULT_SAMPLE_EVERY}·count) either way; a guild not listed had no more than the last one listed or the pod's "unlisted" figure (at most 1/64 of the pod's requests). Each pod's total is exact. Every router keeps its own; <code>sum by (gateway, guild) (guild_router_hot_guild_requests)</code> adds them up in Prometheus.</p>
+<p class="meta">The ${HOT_GUILDS_SHOWN} most requested guilds of each pod, estimated from a random 1 in ${DEFAULT_SAMPLE_EVERY} of its requests kept in a Space-Saving summary of ${DEFAULT_CAPACITY} counters per pod and 10 s. A count may be its ± too high, and sampling adds about √(${DEFAULT_SAMPLE_EVERY}·count) either way; a guild not listed had no more than the last one listed or the pod's "unlisted" figure (at most 1/${DEFAULT_CAPACITY} of the pod's requests). Each pod's total is exact. Every router keeps its own; <code>sum by (gateway, guild) (guild_router_hot_guild_requests)</code> adds them up in Prometheus.</p>
 <table><thead><tr><th>pod</th><th>guild</th><th>requests</th><th>share of the pod</th><th></th></tr></thead>
 ${live.hot}</table>
 </div>

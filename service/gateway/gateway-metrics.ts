@@ -1,13 +1,15 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
 import { createServer, type Server } from 'node:http'
+import { collectRuntimeMetrics } from '../metrics'
 import type { OwnershipStatus } from './gateway-ownership'
+import { reply } from './peer-server'
 
 /**
  * What an operator watches on a gateway during a rescale, read from the
  * ownership protocol's status at scrape time (so nothing on the request path
  * changes): the topology it holds, whether it has settled, and its handoffs
- * both ways. Serve `registry.metrics()` on the pod's peer port, which
- * Prometheus scrapes.
+ * both ways. Serve it with `createMetricsServer` on a port of its own
+ * (not the peer port), which Prometheus scrapes.
  *
  * No label is called `pod`: pod discovery adds the gateway pod's name as
  * `pod`, and `ordinal` says which share of guilds it owns.
@@ -20,11 +22,7 @@ export function gatewayMetrics (readStatus: () => OwnershipStatus, opts: { defau
   let snapshot: OwnershipStatus | undefined
   const fresh = (): OwnershipStatus => (snapshot = readStatus())
   const status = (): OwnershipStatus => snapshot ?? fresh()
-  if (opts.defaultMetrics !== false) {
-    collectDefaultMetrics({ register: registry, prefix: 'guild_gateway_' })
-    // Gauges named like counters (promtool check metrics); the same values are kept without the suffix.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`guild_gateway_${name}`)
-  }
+  if (opts.defaultMetrics !== false) collectRuntimeMetrics(registry, 'guild_gateway_')
   const gauge = (name: string, help: string, value: (s: OwnershipStatus) => number): void => {
     new Gauge({ name, help, registers: [registry], collect () { this.set(value(status())) } })
   }
@@ -79,18 +77,12 @@ export function createMetricsServer (registry: Registry): Server {
     req.resume()
     const path = (req.url ?? '/').split('?', 1)[0]
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      const text = JSON.stringify({ error: 'not_found', message: `the metrics port serves GET /metrics only, not ${req.method ?? ''} ${path ?? ''}` })
-      res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
-      res.end(text)
+      reply(res, 404, { error: 'not_found', message: `the metrics port serves GET /metrics only, not ${req.method ?? ''} ${path ?? ''}` })
       return
     }
     void registry.metrics().then(text => {
       res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text) })
       res.end(req.method === 'HEAD' ? undefined : text)
-    }, (err: Error) => {
-      const text = JSON.stringify({ error: 'metrics_failed', message: err.message })
-      res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
-      res.end(text)
-    })
+    }, (err: Error) => { reply(res, 500, { error: 'metrics_failed', message: err.message }) })
   })
 }

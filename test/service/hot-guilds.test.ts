@@ -44,6 +44,7 @@ describe('HotGuilds', () => {
     expect(requests).toBe(10)
     // Slot one keeps z (3, error 2) and one of x, y (2): its floor is 2. Slot two has room: floor 0.
     expect(bound).toBe(2)
+    expect(hot.bound(0)).toBe(2)
     // w was never seen in slot one, but could have been up to its floor: 5 + 2, 2 of it error.
     expect(top.find(g => g.guildId === 'w')).toEqual({ guildId: 'w', requests: 7, error: 2, share: 0.7 })
     expect(top.find(g => g.guildId === 'z')).toEqual({ guildId: 'z', requests: 3, error: 2, share: 0.3 })
