@@ -33,6 +33,9 @@ export interface RouterConfig {
   readonly clientHeadersTimeoutMs: number
   readonly clientRequestTimeoutMs: number
   readonly clientKeepAliveTimeoutMs: number
+  /** After an answer sent before the body was read: how long, and how much, to read and drop before closing. */
+  readonly clientLingerMs: number
+  readonly clientLingerBytes: number
   readonly trustProxyHeaders: boolean
   /** `none`: a guild is served by its owner or not at all. `next`: stateless gateways only. */
   readonly failover: 'none' | 'next'
@@ -94,6 +97,10 @@ export function parseConfig (env: Env): RouterConfig {
     clientHeadersTimeoutMs: integer(env, 'CLIENT_HEADERS_TIMEOUT_MS', { min: 1, fallback: 10_000 }),
     clientRequestTimeoutMs: integer(env, 'CLIENT_REQUEST_TIMEOUT_MS', { min: 1, fallback: 30_000 }),
     clientKeepAliveTimeoutMs: integer(env, 'CLIENT_KEEPALIVE_TIMEOUT_MS', { min: 1, fallback: 5_000 }),
+    // nginx lingers up to 30 s; a client that sends more than 16 MiB past a
+    // 1 MiB limit before it reads is not worth holding a socket for.
+    clientLingerMs: integer(env, 'CLIENT_LINGER_MS', { min: 0, fallback: 5_000 }),
+    clientLingerBytes: integer(env, 'CLIENT_LINGER_BYTES', { min: 0, fallback: 16_777_216 }), // bytes
     trustProxyHeaders: boolean(env, 'TRUST_PROXY_HEADERS', false),
     failover: oneOf(env, 'FAILOVER', ['none', 'next'] as const, 'none'),
     retryMaxAttempts: integer(env, 'RETRY_MAX_ATTEMPTS', { min: 1, max: 10, fallback: 3 }),

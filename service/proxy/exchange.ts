@@ -284,7 +284,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
 
   #finishWithError (error: RouterError, pod: number, retryAfterMs?: number): void {
     if (this.#done) return
-    sendError(this.res, error, { pod, requestId: this.requestId, retryAfterMs })
+    sendError(this.res, error, { pod, requestId: this.requestId, retryAfterMs, linger: this.#deps.config })
     this.#finish(error.status, pod)
   }
 

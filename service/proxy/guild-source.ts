@@ -1,5 +1,6 @@
 import { ConflictingGuildIdError, InvalidGuildIdError } from '../errors'
 import { clip, guildIdProblem, type GuildId } from '../routing/guild-id'
+import { topLevelValues } from './json-members'
 
 /**
  * Where a request can name its guild, highest precedence first. The body
@@ -74,14 +75,20 @@ export function segmentAfterGuilds (path: string): string | undefined {
 export function guildFromJsonBody (body: Buffer): GuildId | undefined {
   // Most bodies can be ruled out without parsing. A backslash may spell the
   // key with escapes ("guild\u005fid"), which JSON.parse would still read.
-  if (body.indexOf('guild_id') === -1 && body.indexOf(0x5c) === -1) return undefined
+  const firstName = body.indexOf('guild_id')
+  const escaped = body.indexOf(0x5c) !== -1
+  if (firstName === -1 && !escaped) return undefined
+  const text = body.toString('utf8')
   let parsed: unknown
   try {
-    parsed = JSON.parse(body.toString('utf8'))
+    parsed = JSON.parse(text)
   } catch {
     return undefined
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined
+  // JSON.parse keeps the last of repeated names; a gateway's parser may keep
+  // the first. Only a body that spells the name twice (or escapes it) is scanned.
+  if (escaped || body.indexOf('guild_id', firstName + 8) !== -1) disagreeingRepeats(text)
   const value = (parsed as Record<string, unknown>).guild_id
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'string') {
@@ -91,4 +98,15 @@ export function guildFromJsonBody (body: Buffer): GuildId | undefined {
   const problem = guildIdProblem(value)
   if (problem !== undefined) throw new InvalidGuildIdError('body guild_id', `${JSON.stringify(clip(value))} ${problem}`)
   return value
+}
+
+/** Throws when the body's top-level `guild_id` members do not all have the same value. */
+function disagreeingRepeats (text: string): void {
+  // Compared as JSON.parse reads them, so "1\u0032" and "12" agree.
+  const values = topLevelValues(text, 'guild_id').map(raw => JSON.stringify(JSON.parse(raw)))
+  for (const value of values) {
+    if (value !== values[0]) {
+      throw new ConflictingGuildIdError({ id: clip(values[0] as string), source: 'body guild_id' }, { id: clip(value), source: 'a repeated body guild_id' })
+    }
+  }
 }

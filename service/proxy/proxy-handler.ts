@@ -9,9 +9,10 @@ import { createForwarder, type Body } from './forwarder'
 import type { GatewayPools } from './gateway-pools'
 import { guildFromJsonBody, guildFromRequestLine } from './guild-source'
 import { PodHealth } from './pod-health'
+import { lingerAfterAnswer } from './lingering-close'
 import { limitBody, readBody } from './request-body'
 import { mayCarryJsonGuild, readRequestHead, type RequestHead } from './request-head'
-import { originForm } from './request-target'
+import { originForm, targetAuthority } from './request-target'
 import { RetryBudget } from './retry-budget'
 import { sendError } from './send-error'
 import { upstreamHeaders } from './upstream-headers'
@@ -62,11 +63,11 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
   })
 
   function route (req: IncomingMessage, res: ServerResponse, started: number, head: RequestHead,
-    guildId: GuildId | undefined, body: Body, target: string): void {
+    guildId: GuildId | undefined, body: Body, target: string, authority: string | undefined): void {
     // Discord's own rule for what belongs to no guild (DMs): shard 0.
     const owner = guildId === undefined ? 0 : selectPod(guildId, numPods)
     const requestId = head.requestId
-    const headers = upstreamHeaders(req, head, { guildId, requestId, trustProxyHeaders })
+    const headers = upstreamHeaders(req, head, { guildId, requestId, trustProxyHeaders, authority })
     forward({ req, res, started, requestId, guildId, owner, body, target, headers })
   }
 
@@ -79,18 +80,22 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
       return
     }
     logger?.debug({ requestId, code: err.code }, err.message)
-    sendError(res, err, { requestId })
+    sendError(res, err, { requestId, linger: config })
     metrics?.observe(-1, err.status, (performance.now() - started) / 1000)
   }
 
-  function unrouted (req: IncomingMessage, res: ServerResponse, started: number, head: RequestHead, body: Body, target: string): void {
-    if (config.unrouted === 'pod0') route(req, res, started, head, undefined, body, target)
+  function unrouted (req: IncomingMessage, res: ServerResponse, started: number, head: RequestHead, body: Body,
+    target: string, authority: string | undefined): void {
+    if (config.unrouted === 'pod0') route(req, res, started, head, undefined, body, target, authority)
     else reject(res, new MissingGuildIdError(), started, head.requestId)
   }
 
   /** `OPTIONS *` asks about this server, not a resource (RFC 9110 §9.3.7): answered here. */
   function aboutServer (res: ServerResponse, started: number, requestId: string): void {
-    if (res.req !== undefined && !res.req.complete) res.shouldKeepAlive = false
+    if (res.req !== undefined && !res.req.complete) {
+      res.shouldKeepAlive = false
+      lingerAfterAnswer(res, config)
+    }
     res.writeHead(204, { allow: ALLOWED_METHODS, 'x-request-id': requestId })
     res.end()
     metrics?.observe(-1, 204, (performance.now() - started) / 1000)
@@ -101,8 +106,12 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
     const head = readRequestHead(req)
     let found
     let target
+    let authority: string | undefined
     try {
-      target = originForm((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/')
+      const raw = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/'
+      target = originForm(raw)
+      // Only absolute-form is rewritten, so the common case skips this.
+      if (target !== raw) authority = targetAuthority(raw)
       if (target === '*') {
         if (req.method === 'OPTIONS') aboutServer(res, started, head.requestId)
         else reject(res, new InvalidPathError('* (asterisk-form) is only for OPTIONS'), started, head.requestId)
@@ -128,8 +137,8 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
 
     if (!buffer) {
       const streamed: Body = length === 0 ? null : length === 'chunked' ? limitBody(req, maxBody) : req
-      if (found !== undefined) route(req, res, started, head, found.id, streamed, target)
-      else unrouted(req, res, started, head, streamed, target)
+      if (found !== undefined) route(req, res, started, head, found.id, streamed, target, authority)
+      else unrouted(req, res, started, head, streamed, target, authority)
       return
     }
     const bytes = Buffer.isBuffer(preread) ? Promise.resolve(preread) : readBody(req, maxBody)
@@ -139,8 +148,8 @@ export function createProxyHandler (opts: ProxyOptions): ProxyHandler {
         throw new ConflictingGuildIdError(found, { id: fromBody, source: 'body guild_id' })
       }
       const guildId = found?.id ?? fromBody
-      if (guildId === undefined) unrouted(req, res, started, head, body, target)
-      else route(req, res, started, head, guildId, body, target)
+      if (guildId === undefined) unrouted(req, res, started, head, body, target, authority)
+      else route(req, res, started, head, guildId, body, target, authority)
     }).catch(err => reject(res, err, started, head.requestId))
   }
 }

@@ -31,3 +31,18 @@ export function originForm (target: string): string {
   }
   return path
 }
+
+/**
+ * The authority (`host[:port]`) of an absolute-form target, or undefined for
+ * any other form. RFC 9112 §3.2.2: a server that receives absolute-form uses
+ * the target's host and ignores the Host field, so this is what the gateway
+ * is told in `x-forwarded-host`.
+ */
+export function targetAuthority (target: string): string | undefined {
+  if (target.charCodeAt(0) === 0x2f /* / */) return undefined
+  const match = ABSOLUTE_FORM.exec(target)
+  if (match === null) return undefined
+  const authority = match[0].slice(match[0].indexOf('//') + 2)
+  // userinfo@ is not part of the host (and is deprecated in http URLs).
+  return authority.slice(authority.lastIndexOf('@') + 1)
+}

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { RouterError } from '../errors'
+import { lingerAfterAnswer, type LingerLimits } from './lingering-close'
 
 /**
  * Answers with `{"error": code, "message": text}`. If a response is already
@@ -7,14 +8,19 @@ import type { RouterError } from '../errors'
  * and a silently truncated body would look complete.
  */
 export function sendError (res: ServerResponse, error: RouterError,
-  ctx: { pod?: number, requestId?: string, retryAfterMs?: number } = {}): void {
+  ctx: { pod?: number, requestId?: string, retryAfterMs?: number, linger?: LingerLimits } = {}): void {
   if (res.headersSent) {
     res.destroy(error)
     return
   }
-  // Answering before the request body was read leaves unread bytes on the
-  // socket; reusing it would parse them as the next request.
-  if (res.req !== undefined && !res.req.complete) res.shouldKeepAlive = false
+  // Answering before the request body was read: the rest of it may be
+  // unbounded, so the connection closes after the answer instead of reading
+  // it all to find the next request, lingering first so that the answer
+  // arrives (lingering-close.ts).
+  if (res.req !== undefined && !res.req.complete) {
+    res.shouldKeepAlive = false
+    if (ctx.linger !== undefined) lingerAfterAnswer(res, ctx.linger)
+  }
   const body = JSON.stringify(error.toJSON())
   const headers: Record<string, string> = {
     'content-type': 'application/json; charset=utf-8',

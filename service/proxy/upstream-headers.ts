@@ -5,6 +5,8 @@ export interface UpstreamHeaderContext {
   readonly guildId: string | undefined
   readonly requestId: string
   readonly trustProxyHeaders: boolean
+  /** The authority of an absolute-form target, which stands for Host. */
+  readonly authority: string | undefined
 }
 
 /**
@@ -24,7 +26,7 @@ export function upstreamHeaders (req: IncomingMessage, head: RequestHead, ctx: U
   // them, so by default the router states what it saw itself.
   const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
   out.push('x-forwarded-proto', ctx.trustProxyHeaders && head.forwardedProto !== undefined ? head.forwardedProto : proto)
-  const host = ctx.trustProxyHeaders && head.forwardedHost !== undefined ? head.forwardedHost : head.host
+  const host = ctx.trustProxyHeaders && head.forwardedHost !== undefined ? head.forwardedHost : ctx.authority ?? head.host
   if (host !== undefined) out.push('x-forwarded-host', host)
 
   out.push('x-request-id', ctx.requestId)

@@ -61,7 +61,10 @@ describe('guildFromJsonBody', () => {
     ['[{"guild_id":"1"}]', undefined],
     ['not json', undefined],
     ['{"data":{"guild_id":"5"}}', undefined], // only the top level counts
-    ['{"guild\\u005fid":"7"}', '7'] // an escaped key is still the key
+    ['{"guild\\u005fid":"7"}', '7'], // an escaped key is still the key
+    ['{"guild_id":"7","guild_id":"7"}', '7'], // repeated with one value
+    ['{"guild_id":"12","guild_id":"1\\u0032"}', '12'], // the same value, escaped
+    ['{"guild_id":"7","channel":{"guild_id":"8"},"x":["guild_id","9"]}', '7'] // nested and array strings are not members
   ])('%s → %s', (body, expected) => {
     expect(guildFromJsonBody(b(body))).toBe(expected)
   })
@@ -69,7 +72,12 @@ describe('guildFromJsonBody', () => {
   it.each([
     ['{"guild_id":81384788765712384}', /must be a JSON string/],
     ['{"guild_id":"0081"}', /leading zero/],
-    ['{"guild_id":"x"}', /digits only/]
+    ['{"guild_id":"x"}', /digits only/],
+    // JSON.parse would take the last; a gateway's parser may take the first.
+    ['{"guild_id":"7","guild_id":"8"}', /guild id "7" from body guild_id disagrees with "8"/],
+    ['{"guild_id":"8","type":2,"guild_id":"7"}', /"8" .* "7"/],
+    ['{"guild\\u005fid":"7", "guild_id" : "8"}', /"7" .* "8"/],
+    ['{"guild_id":7,"guild_id":"7"}', /disagrees/]
   ])('%s is invalid', (body, message) => {
     expect(() => guildFromJsonBody(b(body))).toThrow(message)
   })

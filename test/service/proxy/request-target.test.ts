@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { originForm } from '../../../service/proxy/request-target'
+import { originForm, targetAuthority } from '../../../service/proxy/request-target'
 
 describe('originForm', () => {
   it.each([
@@ -34,5 +34,20 @@ describe('originForm', () => {
     'guilds/1'
   ])('%s is refused with invalid_path', target => {
     expect(() => originForm(target)).toThrow(expect.objectContaining({ code: 'invalid_path', status: 400 }))
+  })
+})
+
+describe('targetAuthority', () => {
+  it.each([
+    ['/guilds/1', undefined],
+    ['*', undefined],
+    ['http://bot.example/x', 'bot.example'],
+    ['HTTPS://bot.example:8443/guilds/1', 'bot.example:8443'],
+    ['http://bot.example?guild_id=1', 'bot.example'],
+    ['http://user:pw@bot.example/x', 'bot.example'],
+    ['http://[::1]:8080/x', '[::1]:8080'],
+    ['ftp://bot.example/x', undefined]
+  ])('%s → %s', (target, expected) => {
+    expect(targetAuthority(target)).toBe(expected)
   })
 })
