@@ -46,6 +46,15 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.pod = pod
   }
 
+  /**
+   * Whether undici has begun writing the request to a connected socket. Until
+   * then it is connecting or waiting for a free connection, and the gateway
+   * cannot have seen a byte of it.
+   */
+  get started (): boolean {
+    return this.#controller !== undefined
+  }
+
   /** Stops this try quietly: the caller has already decided what the client gets. */
   abort (reason: Error): void {
     if (this.#over) return

@@ -135,16 +135,26 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
   expire (): void {
     if (this.#done) return
     const pod = this.#currentPod
-    // The truth at the deadline: still waiting on a pod that took the request → 504;
-    // only unreachable pods so far → 503.
+    const { health, pools, config, metrics } = this.#deps
+    // The truth at the deadline: a pod that has the request → 504; one never
+    // reached (still connecting, or only unreachable pods so far) → 503.
     const waitingOnPod = this.#retryTimer === undefined
-    const error = waitingOnPod || this.#lastFailure === undefined || this.#lastFailure.delivery !== 'never-sent'
+    const unsent = waitingOnPod && this.#current !== undefined && !this.#current.started
+    const reached = waitingOnPod && !unsent
+    const timedOut = reached || (!unsent && (this.#lastFailure === undefined || this.#lastFailure.delivery !== 'never-sent'))
+    const error = timedOut
       ? new GatewayTimeoutError(pod, 'no response before the request deadline')
-      : new GatewayUnavailableError(pod, 'unreachable until the request deadline')
+      : new GatewayUnavailableError(pod, unsent ? 'no connection before the request deadline' : 'unreachable until the request deadline')
     this.#current?.abort(error)
-    if (waitingOnPod && pod < this.#deps.config.numGatewayPods) this.#deps.health.failed(pod, 'maybe-received')
-    this.#deps.metrics?.upstreamError(pod, error.code)
-    this.#decision('give-up', pod, { delivery: waitingOnPod ? 'maybe-received' : 'never-sent', error }, 'request deadline reached')
+    if (pod < config.numGatewayPods) {
+      if (reached) health.failed(pod, 'maybe-received')
+      // A connect that outlasted the deadline is a connection failure, as a
+      // refused one is: a pod whose SYNs are dropped (its node gone) must be
+      // ejected like any other. Waiting behind busy connections is not.
+      else if (unsent && pools.pool(pod).stats.connected === 0) health.failed(pod, 'never-sent')
+    }
+    metrics?.upstreamError(pod, error.code)
+    this.#decision('give-up', pod, { delivery: reached ? 'maybe-received' : 'never-sent', error }, 'request deadline reached')
     this.#finishWithError(error, pod, error.status === 503 ? this.#retryAfterFor(pod) : undefined)
   }
 
