@@ -1,15 +1,38 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { RouterConfig } from '../config'
 import { GatewayTimeoutError, GatewayUnavailableError, type RouterError } from '../errors'
-import { CLIENT_CLOSED, RESPONSE_CUT } from '../metrics'
+import { CLIENT_CLOSED, RESPONSE_CUT, type RouterMetrics } from '../metrics'
 import type { GuildId } from '../routing/guild-id'
 import { Attempt, type AttemptOwner } from './attempt'
-import type { DeadlineEntry } from './deadline-queue'
-import type { Body, ForwarderDeps } from './forwarder'
+import type { Logger } from '../logger'
+import type { DeadlineEntry, DeadlineQueue } from './deadline-queue'
+import type { GatewayPools } from './gateway-pools'
+import type { PodHealth } from './pod-health'
+import type { RetryBudget } from './retry-budget'
 import { OWNER_HEADER, REFUSAL_HEADER, TOPOLOGY_COUNT_HEADER } from '../gateway-contract'
 import { decideRefusal, ownerAfterScaleDown, waitForOwner } from './refusal-policy'
-import { decideRetry, parseRetryAfter } from './retry-policy'
+import { decideRetry, parseRetryAfter, type RetrySettings } from './retry-policy'
 import { sendError } from './send-error'
 import type { UpstreamFailure } from './upstream-failure'
+
+export type Body = Buffer | Readable | null
+
+/** What every exchange of one forwarder shares (made once in forwarder.ts). */
+export interface ExchangeDeps {
+  readonly config: RouterConfig
+  readonly pools: GatewayPools
+  readonly health: PodHealth
+  readonly budget: RetryBudget
+  readonly metrics?: RouterMetrics
+  readonly logger?: Logger
+  readonly retrySettings: RetrySettings
+  readonly deadlines: DeadlineQueue
+  /** The routing strategy, for the owner under a count the gateways report. */
+  readonly pick: (guildId: string, numPods: number) => number
+  /** The pod count the last gateway 421 reported (refusal-policy.ts, ownerAfterScaleDown). */
+  readonly heard: { count: number | undefined }
+}
 
 export interface ForwardRequest {
   readonly req: IncomingMessage
@@ -51,7 +74,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
 
   readonly res: ServerResponse
   readonly requestId: string
-  readonly #deps: ForwarderDeps
+  readonly #deps: ExchangeDeps
   readonly #request: ForwardRequest
   readonly #method: string
   readonly #replayable: boolean
@@ -66,7 +89,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
   #holdingRetrySlot = false
   #done = false
 
-  constructor (deps: ForwarderDeps, request: ForwardRequest) {
+  constructor (deps: ExchangeDeps, request: ForwardRequest) {
     this.#deps = deps
     this.#request = request
     this.res = request.res

@@ -1,36 +1,11 @@
-import type { Readable } from 'node:stream'
-import type { RouterConfig } from '../config'
-import type { Logger } from '../logger'
-import type { RouterMetrics } from '../metrics'
 import { strategy } from '../routing/strategies'
 import { DeadlineQueue } from './deadline-queue'
-import { Exchange, type ForwardRequest } from './exchange'
-import type { GatewayPools } from './gateway-pools'
-import type { PodHealth } from './pod-health'
-import type { RetrySettings } from './retry-policy'
-import type { RetryBudget } from './retry-budget'
+import { Exchange, type ExchangeDeps, type ForwardRequest } from './exchange'
 
-export type Body = Buffer | Readable | null
-export type { ForwardRequest } from './exchange'
+export type { Body, ForwardRequest } from './exchange'
 
-export interface ForwarderOptions {
-  readonly config: RouterConfig
-  readonly pools: GatewayPools
-  readonly health: PodHealth
-  readonly budget: RetryBudget
-  readonly metrics?: RouterMetrics
-  readonly logger?: Logger
-}
-
-/** What every exchange of one forwarder shares. */
-export interface ForwarderDeps extends ForwarderOptions {
-  readonly retrySettings: RetrySettings
-  readonly deadlines: DeadlineQueue
-  /** The routing strategy, for the owner under a count the gateways report. */
-  readonly pick: (guildId: string, numPods: number) => number
-  /** The pod count the last gateway 421 reported (refusal-policy.ts, ownerAfterScaleDown). */
-  readonly heard: { count: number | undefined }
-}
+/** What the proxy hands the forwarder; the rest of an exchange's dependencies are made here, once. */
+export type ForwarderOptions = Pick<ExchangeDeps, 'config' | 'pools' | 'health' | 'budget' | 'metrics' | 'logger'>
 
 export type Forward = (request: ForwardRequest) => void
 
@@ -46,7 +21,7 @@ export type Forward = (request: ForwardRequest) => void
  */
 export function createForwarder (options: ForwarderOptions): Forward {
   const { config } = options
-  const deps: ForwarderDeps = {
+  const deps: ExchangeDeps = {
     ...options,
     retrySettings: { maxAttempts: config.retryMaxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxBackoffMs },
     deadlines: new DeadlineQueue(config.requestDeadlineMs),
