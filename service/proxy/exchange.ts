@@ -12,7 +12,7 @@ import type { PodHealth } from './pod-health'
 import type { RetryBudget } from './retry-budget'
 import { OWNER_HEADER, REFUSAL_HEADER, TOPOLOGY_COUNT_HEADER } from '../gateway-contract'
 import { decideRefusal, ownerAfterScaleDown, waitForOwner } from './refusal-policy'
-import { decideRetry, parseRetryAfter, type RetrySettings } from './retry-policy'
+import { candidatePod, decideRetry, isRetryableStatus, nextCandidate, parseRetryAfter, type RetrySettings } from './retry-policy'
 import { sendError } from './send-error'
 import type { UpstreamFailure } from './upstream-failure'
 
@@ -51,7 +51,6 @@ export interface ForwardRequest {
 
 type Failure = UpstreamFailure
 
-const RETRYABLE_STATUS = new Set([502, 503, 504])
 const ADMITTED = { kind: 'send' } as const
 
 function single (value: string | string[] | undefined): string | undefined {
@@ -113,7 +112,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     const pod = attempt.pod
     if (pod < this.#deps.config.numGatewayPods) this.#deps.health.succeeded(pod)
     this.#releaseRetrySlot()
-    if (RETRYABLE_STATUS.has(status)) {
+    if (isRetryableStatus(status)) {
       const retryAfterMs = status === 503 ? parseRetryAfter(headers['retry-after']) : undefined
       const failure: Failure = { delivery: 'maybe-received', error: new GatewayUnavailableError(pod, `answered ${status}`) }
       if (this.#tryRetry(pod, failure, retryAfterMs, `gateway answered ${status}`)) return 'discard'
@@ -188,13 +187,15 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     const { owner } = this.#request
     const numPods = config.numGatewayPods
     const redirect = this.#redirectPod
-    let pod = redirect ?? (owner + this.#candidate) % numPods
+    let pod = redirect ?? candidatePod(owner, this.#candidate, numPods)
     // A pod past this router's count (a scale-up's new pod) has no health slot here.
     let admission = pod < numPods ? health.admit(pod) : ADMITTED
     // Fail over past ejected pods without spending attempts, when allowed.
-    while (redirect === undefined && admission.kind === 'reject' && config.failover === 'next' && this.#candidate + 1 < numPods) {
-      this.#candidate++
-      pod = (owner + this.#candidate) % numPods
+    while (redirect === undefined && admission.kind === 'reject') {
+      const next = nextCandidate(config.failover, this.#candidate, numPods)
+      if (next === undefined) break
+      this.#candidate = next
+      pod = candidatePod(owner, next, numPods)
       admission = health.admit(pod)
     }
     // An ejected pod past the count the gateways report: its guilds live elsewhere now.
@@ -250,7 +251,7 @@ export class Exchange implements AttemptOwner, DeadlineEntry {
     }
     this.#holdingRetrySlot = true
     // Failing over only makes sense when the owner could not be reached or is refusing.
-    if (config.failover === 'next' && this.#candidate + 1 < config.numGatewayPods) this.#candidate++
+    this.#candidate = nextCandidate(config.failover, this.#candidate, config.numGatewayPods) ?? this.#candidate
     metrics?.retry(pod, retryAfterMs === undefined ? failure.delivery : 'retry-after')
     this.#decision('retry', pod, failure, what, verdict.delayMs)
     this.#retryTimer = setTimeout(() => this.#send(), verdict.delayMs)

@@ -32,6 +32,29 @@ export type RetryDecision =
   | { readonly retry: true, readonly delayMs: number, readonly reason: string }
   | { readonly retry: false, readonly reason: string }
 
+/**
+ * A gateway's answers that mean it did not handle the request as asked and
+ * another try may do better: its own proxy and overload errors (RFC 9110
+ * §15.6). They are still "maybe received", so the rules above apply.
+ */
+export function isRetryableStatus (status: number): boolean {
+  return status === 502 || status === 503 || status === 504
+}
+
+/**
+ * The failover walk (FAILOVER=next, stateless gateways only): candidate 0 is
+ * the owner, candidate k the pod k ordinals after it. The candidate after
+ * `candidate`, or undefined when failover is off or every pod has been tried.
+ */
+export function nextCandidate (failover: 'none' | 'next', candidate: number, numPods: number): number | undefined {
+  return failover === 'next' && candidate + 1 < numPods ? candidate + 1 : undefined
+}
+
+/** The pod candidate `candidate` of the walk names. */
+export function candidatePod (owner: number, candidate: number, numPods: number): number {
+  return (owner + candidate) % numPods
+}
+
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 
 export function isIdempotent (method: string): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffMs, decideRetry, isIdempotent, parseRetryAfter, type AttemptFacts } from '../../../service/proxy/retry-policy'
+import { backoffMs, candidatePod, decideRetry, isIdempotent, isRetryableStatus, nextCandidate, parseRetryAfter, type AttemptFacts } from '../../../service/proxy/retry-policy'
 
 const settings = { maxAttempts: 3, baseDelayMs: 25, maxDelayMs: 250 }
 const facts = (over: Partial<AttemptFacts>): AttemptFacts => ({
@@ -58,4 +58,27 @@ describe('parseRetryAfter', () => {
 describe('isIdempotent', () => {
   it.each([['GET', true], ['head', true], ['OPTIONS', true], ['PUT', true], ['DELETE', true], ['POST', false], ['PATCH', false], ['CONNECT', false]] as const)(
     '%s → %s', (method, expected) => { expect(isIdempotent(method)).toBe(expected) })
+})
+
+describe('isRetryableStatus', () => {
+  it('is true for 502, 503 and 504 only', () => {
+    const retryable = [200, 201, 400, 404, 421, 429, 500, 501, 502, 503, 504, 505].filter(isRetryableStatus)
+    expect(retryable).toEqual([502, 503, 504])
+  })
+})
+
+describe('the failover walk', () => {
+  it('with FAILOVER=none never leaves the owner', () => {
+    expect(nextCandidate('none', 0, 3)).toBeUndefined()
+  })
+
+  it('with FAILOVER=next visits each pod once, starting after the owner and wrapping', () => {
+    const walk: number[] = []
+    for (let c: number | undefined = 0; c !== undefined; c = nextCandidate('next', c, 4)) walk.push(candidatePod(2, c, 4))
+    expect(walk).toEqual([2, 3, 0, 1])
+  })
+
+  it('with one pod has nowhere to go', () => {
+    expect(nextCandidate('next', 0, 1)).toBeUndefined()
+  })
 })
