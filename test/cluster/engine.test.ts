@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ClusterHistory, isComplete, isReady } from './cluster-history'
 import { startControlPlane, type ControlPlane } from './control-plane'
 import { buildToolchain, startEngine, type CliResult, type Engine } from './pulumi-engine'
 import { until as untilWithin } from '../helpers/until'
@@ -24,6 +25,7 @@ const external = process.env.KUBECONFIG !== undefined && process.env.KUBECONFIG 
 let plane: ControlPlane | undefined
 let api: KubernetesObjectApi
 let engine: Engine
+let history: ClusterHistory
 
 type Manifest = KubernetesObject & Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -47,6 +49,9 @@ beforeAll(async () => {
   }
   api = KubernetesObjectApi.makeApiClient(kc)
   if (!external) await prepareFakeCluster()
+  history = await ClusterHistory.start(kc, api, namespace(), {
+    Pod: ['v1', 'pods'], Deployment: ['apps/v1', 'deployments'], ReplicaSet: ['apps/v1', 'replicasets'], Job: ['batch/v1', 'jobs']
+  })
   engine = await startEngine({ bin: pulumiBin, root: ROOT, dir, kubeconfig, stack: STACK, kubernetesVersion: KUBERNETES_PROVIDER })
   // Per-run overrides for a shared cluster, through `pulumi config set` only.
   if (process.env.CLUSTER_TEST_NAMESPACE !== undefined) await configSet('namespace', process.env.CLUSTER_TEST_NAMESPACE)
@@ -54,6 +59,7 @@ beforeAll(async () => {
 }, 80 * 60 * 1000)
 
 afterAll(async () => {
+  history?.stop()
   // KEEP_CLUSTER=1 leaves a failed run's control plane up for a look with kubectl.
   if (process.env.KEEP_CLUSTER === '1' && plane !== undefined) {
     process.stderr.write(`control plane kept: KUBECONFIG=${plane.kubeconfig}; pulumi project: ${engine?.project}\n`)
@@ -133,8 +139,12 @@ function plannedObjects (result: CliResult): string[] {
     .sort()
 }
 
-/** Creation times are whole seconds; a Ready transition at t.3 s allows a creation stamped t s. */
-const wholeSecond = (ms: number): number => Math.floor(ms / 1000) * 1000
+/** `a` happened strictly before `b` in the API server's order (cluster-history.ts says why not timestamps). */
+function before (a: { at: bigint } | undefined, b: { at: bigint } | undefined, what: string): void {
+  expect(a, what).toBeDefined()
+  expect(b, what).toBeDefined()
+  expect((a as { at: bigint }).at < (b as { at: bigint }).at, `${what}: ${String(a?.at)} before ${String(b?.at)}`).toBe(true)
+}
 
 describe('pulumi through the real engine', () => {
   it('preview after `npm run build` plans the stack\'s objects, deletes nothing and warns of no entry point', async () => {
@@ -169,7 +179,7 @@ describe('pulumi through the real engine', () => {
   it('up converges: 3 Ready gateways behind gateway-internal, and only then the router, its HPA, PDBs and NetworkPolicy', async () => {
     await ok(['up', '--yes', '--skip-preview'])
 
-    const gatewaysReady = await Promise.all([0, 1, 2].map(async n => await readyTime(`gateway-${n}`)))
+    for (const n of [0, 1, 2]) await readyTime(`gateway-${n}`)
     const headless = await read('v1', 'Service', 'gateway-internal')
     expect(headless.spec.clusterIP).toBe('None')
     const slices = await until('gateway-internal endpoints', async () => {
@@ -183,7 +193,8 @@ describe('pulumi through the real engine', () => {
     const deployment = await read('apps/v1', 'Deployment', 'guild-router')
     // The engine sent the Deployment only once its inputs (the StatefulSet's
     // Outputs) were resolved, which the provider does after the rollout is Ready.
-    expect(Date.parse(deployment.metadata?.creationTimestamp as unknown as string)).toBeGreaterThanOrEqual(wholeSecond(Math.max(...gatewaysReady)))
+    const routerCreated = history.first('Deployment', 'guild-router', (_, type) => type === 'ADDED')
+    for (const n of [0, 1, 2]) before(history.first('Pod', `gateway-${n}`, isReady), routerCreated, `gateway-${n} Ready, then the router created`)
     expect(env(deployment, 'NUM_GATEWAY_PODS')).toBe('3')
     expect(env(deployment, 'GATEWAY_URL_TEMPLATE')).toBe(`http://gateway-{ordinal}.gateway-internal.${namespace()}.svc.cluster.local:3000`)
     // No replicas field is the program's: the HPA owns the count.
@@ -219,8 +230,8 @@ describe('pulumi through the real engine', () => {
     // The engine's order: the StatefulSet grew only after the barrier Job completed.
     const barrier = await read('batch/v1', 'Job', 'gateway-handoff')
     expect(JSON.parse(env(barrier, 'TARGET_TOPOLOGY') ?? '{}')).toEqual({ strategy: 'jump', count: 4 })
-    const completed = Date.parse(barrier.status.completionTime as string)
-    expect(Date.parse((await read('v1', 'Pod', 'gateway-3')).metadata?.creationTimestamp as unknown as string)).toBeGreaterThanOrEqual(wholeSecond(completed))
+    before(history.first('Job', 'gateway-handoff', o => isComplete(o) && o.metadata?.uid === barrier.metadata?.uid),
+      history.first('Pod', 'gateway-3', (_, type) => type === 'ADDED'), 'the barrier Job complete, then gateway-3 created')
     expect(JSON.parse((await read('v1', 'ConfigMap', 'gateway-topology')).data['topology.json'] as string)).toEqual({ strategy: 'jump', count: 4 })
     // Only the replicas changed: the same pod template revision, the same pods.
     expect((await read('apps/v1', 'StatefulSet', 'gateway')).status.updateRevision).toBe(revisionBefore)
@@ -228,11 +239,12 @@ describe('pulumi through the real engine', () => {
 
     const sts = await read('apps/v1', 'StatefulSet', 'gateway')
     expect([sts.spec.replicas, sts.status.readyReplicas]).toEqual([4, 4])
-    const fourthReady = await readyTime('gateway-3')
+    await readyTime('gateway-3')
     const sets = await api.list('apps/v1', 'ReplicaSet', namespace(), undefined, undefined, undefined, undefined, 'app.kubernetes.io/name=guild-router')
     const newest = sets.items.map(s => s as Manifest).filter(s => env(s, 'NUM_GATEWAY_PODS') === '4')
     expect(newest).toHaveLength(1)
-    expect(Date.parse(newest[0]?.metadata?.creationTimestamp as unknown as string)).toBeGreaterThanOrEqual(wholeSecond(fourthReady))
+    before(history.first('Pod', 'gateway-3', isReady), history.first('ReplicaSet', newest[0]?.metadata?.name, (_, type) => type === 'ADDED'),
+      'gateway-3 Ready, then the routers\' ReplicaSet for 4 created')
     expect(env(await read('apps/v1', 'Deployment', 'guild-router'), 'NUM_GATEWAY_PODS')).toBe('4')
   }, 20 * 60_000)
 
@@ -270,7 +282,13 @@ describe('pulumi through the real engine', () => {
     })
   }, 5 * 60_000)
 
-  it('destroy leaves no object of the program behind', async () => {
+  it('destroy leaves no object of the program behind, in any namespace', async () => {
+    // What the stack made, by kind and name, read from its state before it goes.
+    const state = JSON.parse((await ok(['stack', 'export'])).stdout) as { deployment: { resources: Array<{ type: string, outputs?: Manifest }> } }
+    const made = state.deployment.resources
+      .filter(r => r.type.startsWith('kubernetes:') && !r.type.startsWith('pulumi:providers:') && r.outputs?.kind !== undefined)
+      .map(r => ({ apiVersion: r.outputs?.apiVersion as string, kind: r.outputs?.kind as string, name: r.outputs?.metadata?.name as string }))
+    expect(made.length).toBeGreaterThanOrEqual(15)
     await ok(['destroy', '--yes', '--skip-preview'])
     await until('the namespace to be gone', async () => {
       try {
@@ -280,11 +298,15 @@ describe('pulumi through the real engine', () => {
         return (err as { code?: number }).code === 404 ? true : undefined
       }
     }, 180_000)
-    for (const [apiVersion, kind] of [['apps/v1', 'StatefulSet'], ['apps/v1', 'Deployment'], ['v1', 'Service'], ['v1', 'Pod'],
-      ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['policy/v1', 'PodDisruptionBudget'], ['networking.k8s.io/v1', 'NetworkPolicy'], ['batch/v1', 'Job'],
-      ['rbac.authorization.k8s.io/v1', 'Role'], ['rbac.authorization.k8s.io/v1', 'RoleBinding']] as const) {
-      const left = await api.list(apiVersion, kind, namespace())
-      expect(left.items, kind).toEqual([])
+    // Listed across every namespace and the cluster scope: lists inside the
+    // deleted namespace would be empty whatever destroy had left elsewhere.
+    for (const { apiVersion, kind, name } of made) {
+      const left = (await api.list(apiVersion, kind)).items.filter(o => o.metadata?.name === name)
+      expect(left.map(o => `${kind} ${o.metadata?.namespace ?? ''}/${name}`)).toEqual([])
+    }
+    for (const kind of ['Pod', 'PersistentVolumeClaim']) {
+      const left = (await api.list('v1', kind)).items.filter(o => o.metadata?.labels?.['app.kubernetes.io/part-of'] === 'guild-router')
+      expect(left.map(o => `${kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`)).toEqual([])
     }
     const remaining = JSON.parse((await ok(['stack', 'export'])).stdout) as { deployment: { resources?: unknown[] } }
     expect(remaining.deployment.resources ?? []).toEqual([])
