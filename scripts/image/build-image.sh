@@ -36,6 +36,10 @@ if [ -n "$cafile" ] && [ -f "$cafile" ]; then
   cp "$cafile" "$npmetc/ca.crt"
   printf 'cafile=/usr/local/etc/ca.crt\nupdate-notifier=false\n' > "$npmetc/npmrc"
 fi
+# Always there, CA or not, so the image test always has something of the
+# mount's to look for: a machine with no CA settings would leave it nothing.
+printf 'mounted for the build only: a file of this name in the image means the mount leaked\n' > "$npmetc/build-mount-canary"
+
 chmod -R a+rX "$npmetc"
 
 log "building Dockerfile as $IMAGE"
