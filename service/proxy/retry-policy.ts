@@ -87,8 +87,10 @@ export function backoffMs (attempts: number, settings: Pick<RetrySettings, 'base
 
 /** `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from `now`. */
 export function parseRetryAfter (value: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  // Stryker disable next-line ConditionalExpression: equivalent, the next line reads undefined the same way; a shortcut only
   if (value === undefined) return undefined
   const text = (Array.isArray(value) ? value[0] : value)?.trim()
+  // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent, '' is neither digits nor a date
   if (text === undefined || text === '') return undefined
   if (/^[0-9]+$/.test(text)) return Number(text) * 1000
   const date = Date.parse(text)

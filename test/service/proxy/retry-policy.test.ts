@@ -21,6 +21,8 @@ describe('decideRetry', () => {
     [{ method: 'POST', delivery: 'never-sent', bodyReplayable: false }, false, 'cannot be replayed'],
     [{ attempts: 3 }, false, 'no attempts left'],
     [{ remainingMs: 5 }, false, 'deadline too close'],
+    // A retry that would start exactly at the deadline has no time left to run.
+    [{ delivery: 'maybe-received', retryAfterMs: 2000 }, false, 'Retry-After is past the deadline'],
     [{ delivery: 'maybe-received', retryAfterMs: 1000 }, true, 'maybe-received'],
     [{ delivery: 'maybe-received', retryAfterMs: 3000 }, false, 'Retry-After is past the deadline'],
     [{ method: 'POST', delivery: 'maybe-received', retryAfterMs: 100 }, false, 'POST may have reached']
@@ -49,14 +51,16 @@ describe('parseRetryAfter', () => {
   const now = Date.parse('2026-11-24T10:00:00Z')
   it.each([
     ['3', 3000], ['0', 0], [' 2 ', 2000], ['Tue, 24 Nov 2026 10:00:05 GMT', 5000], ['Tue, 24 Nov 2026 09:00:00 GMT', 0],
-    ['soon', undefined], ['', undefined], [undefined, undefined], [['1', '9'], 1000]
+    ['soon', undefined], ['', undefined], [undefined, undefined], [['1', '9'], 1000],
+    // Delay-seconds is digits only, several of them, nothing around them.
+    ['120', 120_000], ['12 s', undefined], ['abc12', undefined]
   ] as const)('%j → %s ms', (value, ms) => {
     expect(parseRetryAfter(value as string | string[] | undefined, now)).toBe(ms)
   })
 })
 
 describe('isIdempotent', () => {
-  it.each([['GET', true], ['head', true], ['OPTIONS', true], ['PUT', true], ['DELETE', true], ['POST', false], ['PATCH', false], ['CONNECT', false]] as const)(
+  it.each([['GET', true], ['head', true], ['OPTIONS', true], ['PUT', true], ['DELETE', true], ['TRACE', true], ['POST', false], ['PATCH', false], ['CONNECT', false], ['', false]] as const)(
     '%s → %s', (method, expected) => { expect(isIdempotent(method)).toBe(expected) })
 })
 
