@@ -1,6 +1,6 @@
 import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
-import { GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME } from '../service/gateway-contract'
+import { GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, podUrl, serviceDomain } from '../service/pod-address'
 import {
   gatewayStatefulSetSpec, gatewayTopologyReaderRules, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, TOPOLOGY_KEY, topologyData, type GatewayPodArgs
 } from './gateway-specs'
@@ -149,7 +149,9 @@ export class GatewayCluster extends pulumi.ComponentResource {
   /** `http://gateway-<n>.gateway-internal.<ns>.svc.<domain>:<port>` for every ordinal. */
   podUrls (clusterDomain: string): pulumi.Output<string[]> {
     return pulumi.all([this.statefulSetName, this.serviceName, this.namespace, this.port, this.replicas])
-      .apply(([sts, svc, ns, port, replicas]) => Array.from({ length: replicas },
-        (_, n) => `http://${sts}-${n}.${svc}.${ns}.svc.${clusterDomain}:${port}`))
+      .apply(([statefulSet, service, ns, port, replicas]) => {
+        const template = gatewayUrlTemplate({ statefulSet, service, port, domain: serviceDomain(ns, clusterDomain) })
+        return Array.from({ length: replicas }, (_, n) => podUrl(template, n))
+      })
   }
 }

@@ -1,6 +1,6 @@
 import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
-import { gatewayUrlTemplate } from '../service/gateway-contract'
+import { gatewayUrlTemplate, serviceDomain } from '../service/pod-address'
 import type { GatewayCluster } from './gateway-cluster'
 import { maxOneUnavailable } from './gateway-specs'
 import { imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
@@ -49,7 +49,7 @@ export class GuildRouter extends pulumi.ComponentResource {
 
     const urlTemplate = pulumi.all([gw.statefulSetName, gw.serviceName, gw.namespace, gw.port])
       .apply(([statefulSet, service, ns, port]) => gatewayUrlTemplate({
-        statefulSet, service, port, domain: `${ns}.svc.${args.clusterDomain}`
+        statefulSet, service, port, domain: serviceDomain(ns, args.clusterDomain)
       }))
 
     this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {

@@ -1,5 +1,5 @@
 import { ConfigError } from './errors'
-import { GATEWAY_PORT, GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate } from './gateway-contract'
+import { GATEWAY_PORT, GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, ORDINAL, podUrl } from './pod-address'
 import { isStrategyName, STRATEGY_NAMES, type StrategyName } from './routing/strategies'
 
 /**
@@ -152,13 +152,13 @@ function gatewayAddresses (env: Env, numPods: number): { urls: readonly string[]
     return { urls: Object.freeze(urls.map(u => baseUrl('GATEWAY_URLS', u))), template: undefined }
   }
   const template = env.GATEWAY_URL_TEMPLATE ?? DEFAULT_GATEWAY_URL_TEMPLATE
-  if (!template.includes('{ordinal}')) {
+  if (!template.includes(ORDINAL)) {
     throw new ConfigError('GATEWAY_URL_TEMPLATE',
-      `must contain {ordinal}, e.g. ${DEFAULT_GATEWAY_URL_TEMPLATE} (got ${JSON.stringify(template)})`)
+      `must contain ${ORDINAL}, e.g. ${DEFAULT_GATEWAY_URL_TEMPLATE} (got ${JSON.stringify(template)})`)
   }
   const urls: string[] = []
   for (let n = 0; n < numPods; n++) {
-    urls.push(baseUrl('GATEWAY_URL_TEMPLATE', template.replaceAll('{ordinal}', String(n))))
+    urls.push(baseUrl('GATEWAY_URL_TEMPLATE', podUrl(template, n)))
   }
   return { urls: Object.freeze(urls), template }
 }

@@ -1,19 +1,7 @@
 /**
- * The DNS contract between the router and the gateway StatefulSet: pod n of
- * StatefulSet `gateway` governed by headless Service `gateway-internal` is
- * reachable as `gateway-<n>.gateway-internal`. The Pulumi program creates
- * objects with exactly these names and the router's default template dials
- * them, so both halves read the names from here.
+ * What a gateway's 421 says to a router, in headers a router reads before
+ * any body. (How a router names a gateway pod is pod-address.ts.)
  */
-export const GATEWAY_STATEFULSET_NAME = 'gateway'
-export const GATEWAY_SERVICE_NAME = 'gateway-internal'
-export const GATEWAY_PORT = 3000
-
-/** `{ordinal}` marks where the pod's ordinal goes. */
-export function gatewayUrlTemplate (parts: { statefulSet: string, service: string, port: number, domain?: string }): string {
-  const host = `${parts.statefulSet}-{ordinal}.${parts.service}${parts.domain === undefined ? '' : `.${parts.domain}`}`
-  return `http://${host}:${parts.port}`
-}
 
 /**
  * On a gateway's 421, which refusal it is (`not_owner` or

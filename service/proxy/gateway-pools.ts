@@ -1,5 +1,6 @@
 import { Pool } from 'undici'
 import type { RouterConfig } from '../config'
+import { podUrl } from '../pod-address'
 
 type PoolConfig = Pick<RouterConfig, 'gatewayUrls' | 'gatewayUrlTemplate' | 'upstreamConnections' | 'upstreamKeepAliveTimeoutMs'
 | 'upstreamConnectTimeoutMs' | 'requestDeadlineMs' | 'upstreamBodyTimeoutMs'>
@@ -54,7 +55,7 @@ export class GatewayPools {
     if (template === undefined || !Number.isInteger(ordinal) || ordinal < 0 || !this.reachable(ordinal)) return undefined
     let pool = this.#extras.get(ordinal)
     if (pool === undefined) {
-      pool = this.#open(new URL(template.replaceAll('{ordinal}', String(ordinal))).origin)
+      pool = this.#open(new URL(podUrl(template, ordinal)).origin)
       this.#extras.set(ordinal, pool)
     }
     return pool
