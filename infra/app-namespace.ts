@@ -1,5 +1,6 @@
 import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
+import { APP } from './labels'
 
 export interface AppNamespaceArgs {
   readonly name: string
@@ -15,13 +16,13 @@ export class AppNamespace extends pulumi.ComponentResource {
   readonly name: pulumi.Output<string>
 
   constructor (name: string, args: AppNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('guild-router:k8s:AppNamespace', name, {}, opts)
+    super(`${APP}:k8s:AppNamespace`, name, {}, opts)
     if (args.create) {
       const ns = new k8s.core.v1.Namespace(`${name}-namespace`, {
         metadata: {
           name: args.name,
           labels: {
-            'app.kubernetes.io/part-of': 'guild-router',
+            'app.kubernetes.io/part-of': APP,
             // Every pod here meets the restricted Pod Security Standard; say so, and enforce it.
             'pod-security.kubernetes.io/enforce': 'restricted'
           }

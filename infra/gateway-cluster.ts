@@ -5,7 +5,7 @@ import {
   gatewayStatefulSetSpec, gatewayTopologyReaderRules, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, TOPOLOGY_KEY, topologyData, type GatewayPodArgs
 } from './gateway-specs'
 import { handoffBarrierJobSpec } from './handoff-barrier-spec'
-import { imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
+import { APP, imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
 
 export interface GatewayClusterArgs extends GatewayPodArgs {
   readonly namespace: pulumi.Input<string>
@@ -47,7 +47,7 @@ export class GatewayCluster extends pulumi.ComponentResource {
   readonly metricsPort: number
 
   constructor (name: string, args: GatewayClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('guild-router:k8s:GatewayCluster', name, {}, opts)
+    super(`${APP}:k8s:GatewayCluster`, name, {}, opts)
     this.selector = selectorLabels('guild-gateway', 'gateway')
     const labels = objectLabels(this.selector, imageVersion(args.image))
 

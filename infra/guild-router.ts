@@ -3,7 +3,7 @@ import * as pulumi from '@pulumi/pulumi'
 import { gatewayUrlTemplate, serviceDomain } from '../service/pod-address'
 import type { GatewayCluster } from './gateway-cluster'
 import { maxOneUnavailable } from './gateway-specs'
-import { imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
+import { APP, imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
 import {
   gatewayIngressPolicySpec, routerAutoscalerSpec, routerDeploymentSpec, routerServiceSpec, type RouterPodArgs
 } from './router-specs'
@@ -19,7 +19,7 @@ export interface GuildRouterArgs extends RouterPodArgs {
   readonly scaleDownStabilizationSeconds: number
 }
 
-export const ROUTER_NAME = 'guild-router'
+export const ROUTER_NAME = APP
 
 /**
  * The stateless tier: the router Deployment, its Service, an autoscaling/v2
@@ -41,7 +41,7 @@ export class GuildRouter extends pulumi.ComponentResource {
   readonly serviceName: pulumi.Output<string>
 
   constructor (name: string, args: GuildRouterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('guild-router:k8s:GuildRouter', name, {}, opts)
+    super(`${APP}:k8s:GuildRouter`, name, {}, opts)
     this.selector = selectorLabels(ROUTER_NAME, 'router')
     const labels = objectLabels(this.selector, imageVersion(args.image))
     const meta = (suffix = ''): k8s.types.input.meta.v1.ObjectMeta => ({ name: `${ROUTER_NAME}${suffix}`, namespace: args.namespace, labels })

@@ -4,6 +4,7 @@ import { GatewayCluster } from './gateway-cluster'
 import { GuildRouter } from './guild-router'
 import { GATEWAY_METRICS_PORT_NAME } from './gateway-specs'
 import { PrometheusOperatorObjects } from './prometheus-operator'
+import { APP } from './labels'
 import { ROUTER_ADMIN_PORT_NAME } from './router-specs'
 import { RouterDashboard } from './router-dashboard'
 import { parseStackConfig } from './stack-config'
@@ -19,7 +20,7 @@ const config = parseStackConfig(key => raw.get(key))
 /** Without a gateway image of its own, the router image runs the bundled reference gateway. */
 const REFERENCE_GATEWAY_COMMAND = ['node', 'dist/service/gateway/reference-gateway-main.js']
 
-const namespace = new AppNamespace('guild-router', { name: config.namespace, create: config.createNamespace })
+const namespace = new AppNamespace(APP, { name: config.namespace, create: config.createNamespace })
 
 const gateways = new GatewayCluster('gateway', {
   namespace: namespace.name,

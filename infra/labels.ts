@@ -5,11 +5,22 @@
  */
 export type Labels = Readonly<Record<string, string>>
 
+/**
+ * The app's one name: the Pulumi project (and so its config keys'
+ * prefix), its component types, the part-of label and the router's objects.
+ */
+export const APP = 'guild-router'
+
+/** What every object of the app carries, selected or not. */
+export function appLabels (): Labels {
+  return { 'app.kubernetes.io/part-of': APP, 'app.kubernetes.io/managed-by': 'pulumi' }
+}
+
 export function selectorLabels (name: string, component: string): Labels {
   return {
     'app.kubernetes.io/name': name,
     'app.kubernetes.io/component': component,
-    'app.kubernetes.io/part-of': 'guild-router'
+    'app.kubernetes.io/part-of': APP
   }
 }
 

@@ -5,7 +5,7 @@ import type * as pulumi from '@pulumi/pulumi'
 import { ComponentResource, type ComponentResourceOptions } from '@pulumi/pulumi'
 import { parse } from 'yaml'
 import type { IPodMonitor, IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1' with { 'resolution-mode': 'import' }
-import type { Labels } from './labels'
+import { APP, appLabels, type Labels } from './labels'
 import { METRICS_PATH } from './scrape'
 
 /** The alerts, as Prometheus loads them and as `promtool test rules` checks them. */
@@ -47,14 +47,14 @@ export class PrometheusOperatorObjects extends ComponentResource {
   readonly rule: k8s.apiextensions.CustomResource | undefined
 
   constructor (name: string, args: PrometheusOperatorArgs, opts?: ComponentResourceOptions) {
-    super('guild-router:k8s:PrometheusOperatorObjects', name, {}, opts)
+    super(`${APP}:k8s:PrometheusOperatorObjects`, name, {}, opts)
     const metadata = (objectName: string): Record<string, unknown> => ({
       name: objectName,
       namespace: args.namespace,
-      labels: { ...args.labels, 'app.kubernetes.io/part-of': 'guild-router', 'app.kubernetes.io/managed-by': 'pulumi' }
+      labels: { ...args.labels, ...appLabels() }
     })
     if (args.podMonitor) {
-      for (const [tier, target] of [['guild-router', args.router], ['gateway', args.gateway]] as const) {
+      for (const [tier, target] of [[APP, args.router], ['gateway', args.gateway]] as const) {
         this.podMonitors.push(new k8s.apiextensions.CustomResource(`${name}-${tier}-podmonitor`, {
           apiVersion: 'monitoring.coreos.com/v1',
           kind: 'PodMonitor',
@@ -67,7 +67,7 @@ export class PrometheusOperatorObjects extends ComponentResource {
       this.rule = new k8s.apiextensions.CustomResource(`${name}-rules`, {
         apiVersion: 'monitoring.coreos.com/v1',
         kind: 'PrometheusRule',
-        metadata: metadata('guild-router'),
+        metadata: metadata(APP),
         spec: prometheusRuleSpec(readFileSync(RULES_FILE, 'utf8'))
       }, { parent: this })
     }

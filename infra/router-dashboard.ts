@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
+import { APP, appLabels } from './labels'
 
 export interface RouterDashboardArgs {
   readonly namespace: pulumi.Input<string>
@@ -19,12 +20,12 @@ export class RouterDashboard extends pulumi.ComponentResource {
   readonly configMap: k8s.core.v1.ConfigMap
 
   constructor (name: string, args: RouterDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('guild-router:k8s:RouterDashboard', name, {}, opts)
+    super(`${APP}:k8s:RouterDashboard`, name, {}, opts)
     this.configMap = new k8s.core.v1.ConfigMap(`${name}-configmap`, {
       metadata: {
         name: 'guild-router-dashboard',
         namespace: args.namespace,
-        labels: { grafana_dashboard: '1', 'app.kubernetes.io/part-of': 'guild-router', 'app.kubernetes.io/managed-by': 'pulumi' }
+        labels: { grafana_dashboard: '1', ...appLabels() }
       },
       data: { 'guild-router.json': readFileSync(DASHBOARD_FILE, 'utf8') }
     }, { parent: this })

@@ -4,13 +4,17 @@
  * the key. Defaults live in Pulumi.yaml only (the CLI merges them); this file
  * holds the rules, not a second copy of the defaults.
  */
+import { LOG_LEVELS } from '../service/log-levels'
+import { STRATEGY_NAMES, type StrategyName } from '../service/routing/strategy-names'
+import { APP } from './labels'
 import { quantityMiB, ROUTER_MIN_MEMORY_LIMIT_MIB, ROUTER_OUTSIDE_OLD_SPACE_MIB } from './memory'
 import { parseTolerations, SPREADS, type Placement, type Toleration } from './placement'
 
-export const PROJECT = 'guild-router'
+/** The Pulumi project: its config keys are `guild-router:<key>`. */
+export const PROJECT = APP
 
-export const ROUTING_STRATEGIES = ['md5-mod', 'jump', 'discord-shard'] as const
-export type RoutingStrategyName = typeof ROUTING_STRATEGIES[number]
+export const ROUTING_STRATEGIES = STRATEGY_NAMES
+export type RoutingStrategyName = StrategyName
 
 export interface Resources {
   readonly cpuRequest: string
@@ -85,7 +89,6 @@ export type ConfigSource = (key: string) => string | undefined
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 export function parseStackConfig (get: ConfigSource): StackConfig {
   const r = new Reader(get)

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors'
+import { LOG_LEVELS, type LogLevel } from './log-levels'
 import { GATEWAY_PORT, GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, ORDINAL, podUrl } from './pod-address'
 import { isStrategyName, STRATEGY_NAMES, type StrategyName } from './routing/strategies'
 
@@ -62,8 +63,7 @@ export interface RouterConfig {
   readonly logLevel: LogLevel
 }
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+export type { LogLevel } from './log-levels'
 
 export const DEFAULT_GATEWAY_URL_TEMPLATE = gatewayUrlTemplate({
   statefulSet: GATEWAY_STATEFULSET_NAME, service: GATEWAY_SERVICE_NAME, port: GATEWAY_PORT
