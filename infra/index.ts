@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi'
 import { AppNamespace } from './app-namespace'
 import { GatewayCluster } from './gateway-cluster'
-import { GuildRouter } from './guild-router'
+import { RouterTier } from './router-tier'
 import { GATEWAY_METRICS_PORT_NAME } from './gateway-specs'
 import { PrometheusOperatorObjects } from './prometheus-operator'
 import { APP } from './labels'
@@ -33,7 +33,7 @@ const gateways = new GatewayCluster('gateway', {
   ...(config.gateway.image === undefined ? { command: REFERENCE_GATEWAY_COMMAND } : {})
 })
 
-const router = new GuildRouter('router', {
+const router = new RouterTier('router', {
   namespace: namespace.name,
   gateways,
   clusterDomain: config.clusterDomain,

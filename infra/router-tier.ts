@@ -8,7 +8,7 @@ import {
   gatewayIngressPolicySpec, routerAutoscalerSpec, routerDeploymentSpec, routerServiceSpec, type RouterPodArgs
 } from './router-specs'
 
-export interface GuildRouterArgs extends RouterPodArgs {
+export interface RouterTierArgs extends RouterPodArgs {
   readonly namespace: pulumi.Input<string>
   /** The gateway tier this router fronts: its pod count and names come from here. */
   readonly gateways: GatewayCluster
@@ -31,7 +31,7 @@ export const ROUTER_NAME = APP
  * Output, it also orders the rollout: the Deployment is sent only once the
  * StatefulSet is ready, and a change of gateway count rolls the routers.
  */
-export class GuildRouter extends pulumi.ComponentResource {
+export class RouterTier extends pulumi.ComponentResource {
   readonly deployment: k8s.apps.v1.Deployment
   readonly service: k8s.core.v1.Service
   readonly autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler
@@ -40,7 +40,9 @@ export class GuildRouter extends pulumi.ComponentResource {
   readonly selector: Labels
   readonly serviceName: pulumi.Output<string>
 
-  constructor (name: string, args: GuildRouterArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor (name: string, args: RouterTierArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The type keeps its first name: it is part of every URN under it, and
+    // renaming it would make existing stacks replace the router's objects.
     super(`${APP}:k8s:GuildRouter`, name, {}, opts)
     this.selector = selectorLabels(ROUTER_NAME, 'router')
     const labels = objectLabels(this.selector, imageVersion(args.image))
