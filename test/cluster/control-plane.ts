@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { freePort } from '../../dev/free-port'
+import { Supervisor } from '../helpers/supervisor'
 
 /**
  * A real Kubernetes control plane for tests: etcd, kube-apiserver,
@@ -34,23 +33,9 @@ export async function startControlPlane (bin: string, etcd: string, dir: string,
   const address = options.address ?? '127.0.0.1'
   const fakeNodes = options.fakeNodes ?? true
   mkdirSync(dir, { recursive: true })
-  const children: ChildProcess[] = []
-  const run = (name: string, cmd: string, args: string[]): void => {
-    const log = createWriteStream(join(dir, `${name}.log`))
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stdout?.pipe(log)
-    child.stderr?.pipe(log)
-    children.push(child)
-  }
-  const stop = async (): Promise<void> => {
-    await Promise.all(children.reverse().map(async child => {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = once(child, 'exit')
-      child.kill('SIGTERM')
-      await Promise.race([exited, new Promise(resolve => setTimeout(resolve, 5000))])
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    }))
-  }
+  const processes = new Supervisor(dir)
+  const run = (name: string, cmd: string, args: string[]): void => { processes.start(name, cmd, args) }
+  const stop = async (): Promise<void> => { await processes.stopAll() }
 
   try {
     const [etcdPort, peerPort, apiPort, cmPort, schedPort, kwokPort] = await Promise.all(Array.from({ length: 6 }, freePort))

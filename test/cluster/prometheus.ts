@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { stringify } from 'yaml'
 import { freePort } from '../../dev/free-port'
 import { until } from '../helpers/until'
+import { terminate } from '../helpers/supervisor'
 
 /**
  * A real Prometheus on the host, discovering pods through the API server as a
@@ -107,7 +107,6 @@ export async function startPrometheus (opts: { bin: string, name: string, dir: s
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout?.pipe(log)
   child.stderr?.pipe(log)
-  const exited = once(child, 'exit')
   const api = async <T>(path: string): Promise<T> => {
     const res = await request(`${url}${path}`, { headersTimeout: 30_000, bodyTimeout: 30_000 })
     const body = await res.body.json() as { status: string, data: T, error?: string }
@@ -129,12 +128,7 @@ export async function startPrometheus (opts: { bin: string, name: string, dir: s
       `/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${start}&end=${end}&step=${SCRAPE_SECONDS}`)).result,
     alerts: async () => (await api<{ alerts: Array<{ labels: Record<string, string>, state: string }> }>('/api/v1/alerts')).alerts,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-        await exited
-        clearTimeout(timer)
-      }
+      await terminate(child)
       log.end()
     }
   }

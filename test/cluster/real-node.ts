@@ -1,10 +1,10 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Agent, request } from 'undici'
 import { freePort } from '../../dev/free-port'
+import { Supervisor, terminate } from '../helpers/supervisor'
 import { allChains, removeAddedChains, type Table } from '../helpers/iptables'
 import { freeSubnet, machineNetworks } from '../helpers/networks'
 import { startControlPlane, type ControlPlane } from './control-plane'
@@ -93,24 +93,14 @@ export async function startRealNode (options: RealNodeOptions): Promise<RealNode
   }
   writeFileSync(STATE, JSON.stringify(state))
 
-  const children: ChildProcess[] = []
+  const processes = new Supervisor(dir)
   let plane: ControlPlane | undefined
-  const startProcess = (name: string, cmd: string, args: string[]): ChildProcess => {
-    const log = createWriteStream(join(dir, `${name}.log`))
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stdout?.pipe(log)
-    child.stderr?.pipe(log)
-    children.push(child)
-    return child
-  }
-  const stopProcesses = async (): Promise<void> => {
-    for (const child of children.reverse()) await terminate(child)
-    children.length = 0
-  }
+  const startProcess = (name: string, cmd: string, args: string[]): ChildProcess => processes.start(name, cmd, args)
+  const stopProcesses = async (): Promise<void> => { await processes.stopAll() }
   const stop = async (): Promise<void> => {
     const containerd = join(dir, 'containerd', 'containerd.sock')
     // kubelet first, so nothing restarts what is removed next.
-    const kubelet = children.find(c => c.spawnargs[0]?.endsWith('/kubelet') === true)
+    const kubelet = processes.find('kubelet')
     if (kubelet !== undefined) await terminate(kubelet)
     if (existsSync(containerd)) {
       // Sandboxes own network namespaces and CNI rules: remove them through
@@ -366,14 +356,6 @@ function removeNetworkNamespaces (netnsMountedBefore: boolean): void {
 
 function isMountPoint (path: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some(line => line.split(' ')[4] === path)
-}
-
-async function terminate (child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  await Promise.race([exited, new Promise(resolve => setTimeout(resolve, 10_000))])
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
 }
 
 /** A CA and the front-proxy client certificate the API server presents to metrics-server. */
