@@ -7,15 +7,13 @@
 # k8s.io/kubernetes is not meant to be a dependency: its go.mod points every
 # k8s.io/* staging module at ./staging. A throwaway wrapper module requires it
 # and replaces each staging module with its published v0.<minor>.<patch>.
-set -euo pipefail
+LOG_TAG=control-plane
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/preamble.sh"
 
 K8S_VERSION="${K8S_VERSION:-1.36.1}"
 KWOK_VERSION="${KWOK_VERSION:-0.8.0}"
-CACHE="${GUILD_ROUTER_TOOLCHAIN:-${XDG_CACHE_HOME:-$HOME/.cache}/guild-router-toolchain}"
 OUT="$CACHE/k8s-v$K8S_VERSION-kwok-v$KWOK_VERSION"
-export PATH="$PATH:/usr/local/go/bin"
 
-log() { printf '[control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # etcd comes from Debian's package.
 if ! command -v etcd >/dev/null; then

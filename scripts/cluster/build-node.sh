@@ -7,18 +7,16 @@
 # versioned toolchain cache and is reused when present. Prints the directory.
 #
 # Run after scripts/cluster/build-control-plane.sh (it writes the wrapper).
-set -euo pipefail
+LOG_TAG=node
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/preamble.sh"
 
 K8S_VERSION="${K8S_VERSION:-1.36.1}"
 COREDNS_VERSION="${COREDNS_VERSION:-1.15.0}"
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-0.8.0}"
 CRICTL_VERSION="${CRICTL_VERSION:-1.37.0}"
 PAUSE_TAG="registry.k8s.io/pause:3.10" # what kubelet 1.36 and containerd ask for by default
-CACHE="${GUILD_ROUTER_TOOLCHAIN:-${XDG_CACHE_HOME:-$HOME/.cache}/guild-router-toolchain}"
 OUT="$CACHE/node-v$K8S_VERSION-coredns-v$COREDNS_VERSION-metrics-server-v$METRICS_SERVER_VERSION-crictl-v$CRICTL_VERSION"
-export PATH="$PATH:/usr/local/go/bin"
 
-log() { printf '[node %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 missing=()
 for bin in containerd runc iptables conntrack; do command -v "$bin" >/dev/null || missing+=("$bin"); done
@@ -114,13 +112,7 @@ build_tools() {
   fi
 }
 
-pids=()
-for step in build_kube build_coredns build_tools; do
-  ( "$step" ) & pids+=("$!")
-done
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-[ "$failed" -eq 0 ] || { log "a build failed (its error is above)"; exit 1; }
+run_parallel build_kube build_coredns build_tools
 
 # No registry: the sandbox image every pod starts with is a static program
 # that sleeps until SIGTERM and reaps orphans, written as a one-layer OCI

@@ -13,18 +13,16 @@
 #   SDK's run script and forwards the engine's address, which has not changed.
 # - Kubernetes provider 4.25.0 (the pseudo-version of the v4.25.0 tag), matching
 #   the @pulumi/kubernetes version in package.json.
-set -euo pipefail
+LOG_TAG=pulumi
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/preamble.sh"
 
 CLI_VERSION="${PULUMI_CLI_VERSION:-3.274.1}"
 LANG_VERSION="${PULUMI_LANGUAGE_HOST_VERSION:-3.68.0}"
 K8S_PROVIDER_VERSION="${PULUMI_KUBERNETES_VERSION:-4.25.0}"
 K8S_PROVIDER_MODULE_VERSION="v4.0.0-20260115033456-f47bc2d6f199" # the v4.25.0 tag
-CACHE="${GUILD_ROUTER_TOOLCHAIN:-${XDG_CACHE_HOME:-$HOME/.cache}/guild-router-toolchain}"
 OUT="$CACHE/pulumi-v$CLI_VERSION-nodejs-v$LANG_VERSION-kubernetes-v$K8S_PROVIDER_VERSION"
-export PATH="$PATH:/usr/local/go/bin"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 
-log() { printf '[pulumi %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 if [ -x "$OUT/pulumi" ] && [ -x "$OUT/pulumi-language-nodejs" ] && [ -x "$OUT/pulumi-resource-kubernetes" ]; then
   echo "$OUT"
@@ -98,15 +96,7 @@ build_provider() {
     -o "$OUT.partial/pulumi-resource-kubernetes" "$mod/cmd/pulumi-resource-kubernetes" >&2
 }
 
-# In parallel: one build's downloads and links overlap another's compiles, and
-# on 2 cores the three finish in about the time of the longest.
-pids=()
-for step in build_language_host build_cli build_provider; do
-  ( "$step" ) & pids+=("$!")
-done
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-[ "$failed" -eq 0 ] || { log "a build failed (its error is above)"; exit 1; }
+run_parallel build_language_host build_cli build_provider
 rm -rf "$OUT" && mv "$OUT.partial" "$OUT"
 log "done"
 echo "$OUT"

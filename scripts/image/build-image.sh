@@ -7,13 +7,13 @@
 # npm inside the build needs the machine's CA settings. They are bind-mounted
 # for the build's RUN steps only (as npm's global config, /usr/local/etc/npmrc),
 # so no layer holds them; the image test checks that.
-set -euo pipefail
+LOG_TAG=image
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/preamble.sh"
 cd "$(dirname "$0")/../.."
 
 IMAGE=localhost/guild-router:test
 CACHE="${GUILD_ROUTER_TOOLCHAIN:?run with the environment podman-env.sh prints}"
 ARCHIVE="$CACHE/images/guild-router.oci.tar"
-log() { printf '[image %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 t0=$(date +%s)
 
 scripts/image/install-tools.sh

@@ -10,14 +10,12 @@
 #
 # Safe to run twice at once: .ci/run starts it early in the background, and
 # the tests that need a binary run it again, which waits on that binary's lock.
-set -euo pipefail
+LOG_TAG=prometheus
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/preamble.sh"
 
 PROMETHEUS_MODULE_VERSION="${PROMETHEUS_MODULE_VERSION:-0.316.0}" # Prometheus 3.16.0
-CACHE="${GUILD_ROUTER_TOOLCHAIN:-${XDG_CACHE_HOME:-$HOME/.cache}/guild-router-toolchain}"
 OUT="$CACHE/prometheus-v$PROMETHEUS_MODULE_VERSION"
-export PATH="$PATH:/usr/local/go/bin"
 
-log() { printf '[prometheus %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # Which binaries: promtool (npm test's alert tests), prometheus (the real-node
 # tier), or both, promtool first. Each has a lock of its own, so the alert
