@@ -8,6 +8,7 @@ import { Supervisor, terminate } from '../helpers/supervisor'
 import { allChains, removeAddedChains, type Table } from '../helpers/iptables'
 import { freeSubnet, machineNetworks } from '../helpers/networks'
 import { startControlPlane, type ControlPlane } from './control-plane'
+import { cniConflist, containerdConfig, corefile, kubeletConfig, kubeProxyConfig } from './node-configs'
 import { until } from '../helpers/until'
 
 /**
@@ -125,17 +126,7 @@ export async function startRealNode (options: RealNodeOptions): Promise<RealNode
     const ctrDir = join(dir, 'containerd')
     mkdirSync(join(dir, 'cni', 'net.d'), { recursive: true })
     writeFileSync(join(ctrDir + '.toml'), containerdConfig(ctrDir, join(dir, 'cni', 'net.d')))
-    writeFileSync(join(dir, 'cni', 'net.d', '10-guild.conflist'), JSON.stringify({
-      cniVersion: '1.0.0',
-      name: CNI_NETWORK,
-      plugins: [
-        {
-          type: 'bridge', bridge: BRIDGE, isGateway: true, ipMasq: true, hairpinMode: true,
-          ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'cni', 'ipam') }
-        },
-        { type: 'portmap', capabilities: { portMappings: true } }
-      ]
-    }))
+    writeFileSync(join(dir, 'cni', 'net.d', '10-guild.conflist'), cniConflist({ network: CNI_NETWORK, bridge: BRIDGE, podCidr, ipamDir: join(dir, 'cni', 'ipam') }))
     startProcess('containerd', 'containerd', ['--config', `${ctrDir}.toml`])
     await until('containerd', async () => existsSync(join(ctrDir, 'containerd.sock')) ? true : undefined, 30_000)
     const importImage = async (archive: string): Promise<void> => {
@@ -145,70 +136,22 @@ export async function startRealNode (options: RealNodeOptions): Promise<RealNode
 
     // CoreDNS on the host address, answering cluster.local from the API.
     const [dnsHealth, dnsReady, metricsPort, kubeletPort, proxyHealth, proxyMetrics] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()])
-    writeFileSync(join(dir, 'Corefile'), `cluster.local:53 in-addr.arpa:53 {
-    bind ${hostAddress}
-    errors
-    health ${hostAddress}:${dnsHealth}
-    ready ${hostAddress}:${dnsReady}
-    kubernetes cluster.local in-addr.arpa {
-        kubeconfig ${kubeconfig}
-        fallthrough in-addr.arpa
-    }
-    cache 5
-    loadbalance
-}
-.:53 {
-    bind ${hostAddress}
-    errors
-}
-`)
+    writeFileSync(join(dir, 'Corefile'), corefile({ hostAddress, healthPort: dnsHealth, readyPort: dnsReady, kubeconfig }))
     startProcess('coredns', join(options.nodeBin, 'coredns'), ['-conf', join(dir, 'Corefile')])
 
-    // kubelet: cgroup v1 with cgroupfs, no swap check, no image GC (nothing
-    // could pull an image back), low eviction thresholds, no OOM score
-    // changes (no CAP_SYS_RESOURCE here).
+    // kubelet: its configuration (node-configs.ts) says why each setting.
     writeFileSync(join(dir, 'resolv.conf'), `nameserver ${hostAddress}\n`)
-    writeFileSync(join(dir, 'kubelet.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-failCgroupV1: false
-cgroupDriver: cgroupfs
-failSwapOn: false
-address: ${hostAddress}
-port: ${kubeletPort}
-readOnlyPort: 0
-healthzPort: 0
-authentication:
-  anonymous: { enabled: true }
-  webhook: { enabled: false }
-authorization: { mode: AlwaysAllow }
-clusterDNS: [${hostAddress}]
-clusterDomain: cluster.local
-resolvConf: ${join(dir, 'resolv.conf')}
-containerRuntimeEndpoint: unix://${join(ctrDir, 'containerd.sock')}
-imageGCHighThresholdPercent: 100
-imageGCLowThresholdPercent: 99
-evictionHard: { memory.available: 50Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1% }
-oomScoreAdj: 0
-serializeImagePulls: false
-podLogsDir: ${join(dir, 'pod-logs')}
-`)
+    writeFileSync(join(dir, 'kubelet.yaml'), kubeletConfig({
+      hostAddress, port: kubeletPort, resolvConf: join(dir, 'resolv.conf'), containerdSocket: join(ctrDir, 'containerd.sock'), podLogsDir: join(dir, 'pod-logs')
+    }))
     startProcess('kubelet', join(options.nodeBin, 'kubelet'), [
       `--config=${join(dir, 'kubelet.yaml')}`, `--kubeconfig=${kubeconfig}`, `--root-dir=${join(dir, 'kubelet')}`,
       `--cert-dir=${join(dir, 'kubelet-pki')}`, `--hostname-override=${NODE_NAME}`, `--node-ip=${hostAddress}`
     ])
 
-    writeFileSync(join(dir, 'kube-proxy.yaml'), `apiVersion: kubeproxy.config.k8s.io/v1alpha1
-kind: KubeProxyConfiguration
-clientConnection: { kubeconfig: ${kubeconfig} }
-mode: iptables
-clusterCIDR: ${podCidr}
-hostnameOverride: ${NODE_NAME}
-oomScoreAdj: 0
-conntrack: { maxPerCore: 0 }
-iptables: { localhostNodePorts: false }
-healthzBindAddress: ${hostAddress}:${proxyHealth}
-metricsBindAddress: ${hostAddress}:${proxyMetrics}
-`)
+    writeFileSync(join(dir, 'kube-proxy.yaml'), kubeProxyConfig({
+      kubeconfig, podCidr, nodeName: NODE_NAME, hostAddress, healthPort: proxyHealth, metricsPort: proxyMetrics
+    }))
     startProcess('kube-proxy', join(options.nodeBin, 'kube-proxy'), [`--config=${join(dir, 'kube-proxy.yaml')}`])
 
     // metrics-server on the host, behind the aggregation layer.
@@ -368,31 +311,6 @@ function makeFrontProxyPki (dir: string): { caFile: string, certFile: string, ke
   writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n')
   openssl(['x509', '-req', '-in', f('client.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('client.crt'), '-days', '2', '-extfile', f('client.ext')])
   return { caFile: f('ca.crt'), certFile: f('client.crt'), keyFile: f('client.key') }
-}
-
-function containerdConfig (dir: string, cniConfDir: string): string {
-  return `version = 2
-root = "${join(dir, 'root')}"
-state = "${join(dir, 'state')}"
-[grpc]
-  address = "${join(dir, 'containerd.sock')}"
-[ttrpc]
-  address = "${join(dir, 'containerd.sock.ttrpc')}"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "registry.k8s.io/pause:3.10"
-  # No CAP_SYS_RESOURCE: containers keep the runtime's OOM score or higher.
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "${cniConfDir}"
-`
 }
 
 /** The metrics API, served by metrics-server on the host: a Service with no selector, its endpoint, and the APIService. */
