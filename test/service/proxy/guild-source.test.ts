@@ -18,7 +18,10 @@ describe('guildFromRequestLine', () => {
     ['/guilds/123/x/guilds/123', undefined, { id: '123', source: 'path /guilds/<id>' }],
     ['/xguilds/123', undefined, undefined],
     ['/x?guild=123', undefined, undefined],
-    ['/', undefined, undefined]
+    ['/', undefined, undefined],
+    // Only a query counts as a query: guild_id= in a path is a path.
+    ['/x/guild_id=5', undefined, undefined],
+    ['/?guild_id=5', undefined, { id: '5', source: 'query guild_id' }]
   ])('%s with header %j', (url, header, expected) => {
     expect(guildFromRequestLine(url, header)).toEqual(expected)
   })
@@ -46,7 +49,8 @@ describe('guildFromRequestLine', () => {
 
 describe('segmentAfterGuilds', () => {
   it.each([
-    ['/guilds/1', '1'], ['/guilds/1/', '1'], ['/a/guilds/22/b', '22'], ['/guilds', undefined], ['/guildsx/1', undefined]
+    ['/guilds/1', '1'], ['/guilds/1/', '1'], ['/a/guilds/22/b', '22'], ['/guilds', undefined], ['/guildsx/1', undefined],
+    ['/guilds/', undefined], ['/guilds//x', undefined]
   ])('%s → %s', (path, expected) => {
     expect(segmentAfterGuilds(path)).toBe(expected)
   })
@@ -60,6 +64,7 @@ describe('guildFromJsonBody', () => {
     ['{"guild_id":null}', undefined],
     ['[{"guild_id":"1"}]', undefined],
     ['not json', undefined],
+    ['not json, though it says guild_id', undefined],
     ['{"data":{"guild_id":"5"}}', undefined], // only the top level counts
     ['{"guild\\u005fid":"7"}', '7'], // an escaped key is still the key
     ['{"guild_id":"7","guild_id":"7"}', '7'], // repeated with one value
@@ -70,9 +75,10 @@ describe('guildFromJsonBody', () => {
   })
 
   it.each([
-    ['{"guild_id":81384788765712384}', /must be a JSON string/],
-    ['{"guild_id":"0081"}', /leading zero/],
+    ['{"guild_id":81384788765712384}', /^guild id from body guild_id must be a JSON string, got number$/],
+    ['{"guild_id":"0081"}', /^guild id from body guild_id "0081" has a leading zero/],
     ['{"guild_id":"x"}', /digits only/],
+    ['{"guild_id":"7","guild_id":"8"}', / from a repeated body guild_id$/],
     // JSON.parse would take the last; a gateway's parser may take the first.
     ['{"guild_id":"7","guild_id":"8"}', /guild id "7" from body guild_id disagrees with "8"/],
     ['{"guild_id":"8","type":2,"guild_id":"7"}', /"8" .* "7"/],

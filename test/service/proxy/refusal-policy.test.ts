@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decideRefusal, ownerAfterScaleDown, type RefusalFacts } from '../../../service/proxy/refusal-policy'
+import { decideRefusal, ownerAfterScaleDown, waitForOwner, type RefusalFacts } from '../../../service/proxy/refusal-policy'
 
 const base: RefusalFacts = {
   refusal: 'not_owner',
@@ -15,6 +15,8 @@ const base: RefusalFacts = {
 describe('decideRefusal', () => {
   it('follows a not_owner to the ordinal it names, once', () => {
     expect(decideRefusal(base)).toEqual({ act: 'redirect', pod: 3 })
+    expect(decideRefusal({ ...base, owner: '12', reachable: n => n < 20 })).toEqual({ act: 'redirect', pod: 12 })
+    expect(decideRefusal({ ...base, owner: '1234567', reachable: () => true })).toEqual({ act: 'pass', reason: 'not_owner without an owner ordinal' })
     expect(decideRefusal({ ...base, redirected: true })).toEqual({ act: 'pass', reason: 'already followed one not_owner' })
   })
 
@@ -62,8 +64,17 @@ describe('ownerAfterScaleDown', () => {
     ['no guild (an unrouted request)', { guildId: undefined }],
     ['already redirected once', { redirected: true }],
     ['a body that cannot be replayed', { bodyReplayable: false }],
-    ['an owner this router cannot dial', { reachable: () => false }]
+    ['an owner this router cannot dial', { reachable: () => false }],
+    // A pod past the router's count (a new pod a redirect reached), the gateways counting as many.
+    ['the same count, for a pod past it', { pod: 4, heardCount: 4 }]
   ] as const)('leaves the failure as it is with %s', (_what, over) => {
     expect(ownerAfterScaleDown({ ...facts, ...over })).toBeUndefined()
+  })
+})
+
+describe('waitForOwner', () => {
+  it('never waits to send a body again that has already streamed', () => {
+    expect(waitForOwner({ bodyReplayable: false, remainingMs: 2_000, pendingRetryMs: 200 })).toEqual({ act: 'pass', reason: 'body already streamed; cannot be replayed' })
+    expect(waitForOwner({ bodyReplayable: true, remainingMs: 2_000, pendingRetryMs: 200 })).toEqual({ act: 'wait', delayMs: 200 })
   })
 })

@@ -31,9 +31,15 @@ describe('originForm', () => {
     '/guilds/1/x\\..\\2',
     'http://bot.example/guilds/1/../2',
     'bot.example:443',
-    'guilds/1'
+    'guilds/1',
+    'xhttp://bot.example/guilds/1'
   ])('%s is refused with invalid_path', target => {
     expect(() => originForm(target)).toThrow(expect.objectContaining({ code: 'invalid_path', status: 400 }))
+  })
+
+  it('says which rule a refused target broke', () => {
+    expect(() => originForm('guilds/1')).toThrow(/must be a path starting with \/ \(origin-form\) or an http\(s\) URL/)
+    expect(() => originForm('/guilds/1/../2')).toThrow(/has a dot-segment or an encoded dot, slash or backslash in its path/)
   })
 })
 
@@ -46,7 +52,8 @@ describe('targetAuthority', () => {
     ['http://bot.example?guild_id=1', 'bot.example'],
     ['http://user:pw@bot.example/x', 'bot.example'],
     ['http://[::1]:8080/x', '[::1]:8080'],
-    ['ftp://bot.example/x', undefined]
+    ['ftp://bot.example/x', undefined],
+    ['xhttp://bot.example/x', undefined]
   ])('%s → %s', (target, expected) => {
     expect(targetAuthority(target)).toBe(expected)
   })
