@@ -26,6 +26,7 @@ export function topLevelValues (json: string, key: string): string[] {
   const values: string[] = []
   let depth = 0
   let valueStart = -1
+  // Stryker disable next-line EqualityOperator: equivalent, charCodeAt past the end is NaN and matches nothing
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i)
     if (c === QUOTE) {
