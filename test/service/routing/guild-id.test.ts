@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidGuildIdError } from '../../../service/errors'
-import { guildIdProblem, parseGuildId } from '../../../service/routing/guild-id'
+import { clip, guildIdProblem, isGuildId, parseGuildId } from '../../../service/routing/guild-id'
 
 describe('guild ids', () => {
   it.each([
@@ -31,3 +31,26 @@ describe('guild ids', () => {
     expect(() => parseGuildId(id, 'header x-guild-id')).toThrow(/header x-guild-id/)
   })
 })
+
+describe('guild id edges', () => {
+  it('says which of too long and not canonical applies, at the 20-digit boundary', () => {
+    expect(guildIdProblem('0' + '1'.repeat(19))).toBe('has a leading zero (not canonical)')
+    expect(guildIdProblem('1'.repeat(21))).toBe('has more than 20 digits')
+  })
+
+  it('isGuildId agrees with guildIdProblem', () => {
+    expect(isGuildId('81384788765712384')).toBe(true)
+    expect(isGuildId('081384788765712384')).toBe(false)
+  })
+
+  it('parseGuildId names its source, "input" unless told', () => {
+    expect(() => parseGuildId('x')).toThrow('guild id from input "x" must be decimal digits only')
+    expect(() => parseGuildId('x', 'path')).toThrow('guild id from path "x"')
+  })
+
+  it('clip keeps 40 characters and marks a cut', () => {
+    expect(clip('a'.repeat(40))).toBe('a'.repeat(40))
+    expect(clip('a'.repeat(41))).toBe(`${'a'.repeat(40)}…`)
+  })
+})
+
