@@ -25,7 +25,7 @@ export function serviceDomain (namespace: string, clusterDomain: string): string
   return `${namespace}.svc.${clusterDomain}`
 }
 
-/** Pod `ordinal`'s URL under `template`. (split/join: the program compiles under the engine's older TypeScript library, which has no replaceAll.) */
+/** Pod `ordinal`'s URL under `template`. (split/join rather than replaceAll: the program compiles under the engine's TypeScript settings, not this repository's, and split/join needs no particular library setting; that replaceAll would fail there was not checked.) */
 export function podUrl (template: string, ordinal: number): string {
   return template.split(ORDINAL).join(String(ordinal))
 }
