@@ -33,7 +33,9 @@ export interface RescalePlan {
 export function planRescale (guildIds: Iterable<GuildId>, strat: RoutingStrategy, from: number, to: number,
   opts: { listIds?: boolean } = {}): RescalePlan {
   const flows = new Map<number, number>()
-  const movedIds: Array<{ guildId: GuildId, from: number, to: number }> = []
+  // Collected only when asked for: a plan over a million real ids would
+  // otherwise hold every moved one in memory for nothing.
+  const movedIds: Array<{ guildId: GuildId, from: number, to: number }> | undefined = opts.listIds === true ? [] : undefined
   let total = 0
   let moved = 0
   for (const guildId of guildIds) {
@@ -44,7 +46,7 @@ export function planRescale (guildIds: Iterable<GuildId>, strat: RoutingStrategy
     moved++
     const key = a * 1_000_000 + b
     flows.set(key, (flows.get(key) ?? 0) + 1)
-    if (opts.listIds === true) movedIds.push({ guildId, from: a, to: b })
+    movedIds?.push({ guildId, from: a, to: b })
   }
   return {
     strategy: strat.name,
@@ -57,6 +59,6 @@ export function planRescale (guildIds: Iterable<GuildId>, strat: RoutingStrategy
     minimumFraction: Math.abs(to - from) / Math.max(from, to),
     flows: [...flows.entries()].sort(([x], [y]) => x - y)
       .map(([key, count]) => ({ from: Math.floor(key / 1_000_000), to: key % 1_000_000, count })),
-    ...(opts.listIds === true ? { movedIds } : {})
+    ...(movedIds !== undefined ? { movedIds } : {})
   }
 }
