@@ -25,7 +25,7 @@ export default {
     'service/routing/strategies.ts',
     'service/routing/strategy-names.ts',
     'service/routing/rescale-plan.ts',
-    'service/pod-address.ts',
+    'service/routing/pod-address.ts',
     // guild sources and request targets
     'service/proxy/guild-source.ts',
     'service/proxy/json-members.ts',

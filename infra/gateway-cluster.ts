@@ -1,6 +1,6 @@
 import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
-import { GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, podUrl, serviceDomain } from '../service/pod-address'
+import { GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, podUrl, serviceDomain } from '../service/routing/pod-address'
 import {
   gatewayStatefulSetSpec, gatewayTopologyReaderRules, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, TOPOLOGY_KEY, topologyData, type GatewayPodArgs
 } from './gateway-specs'

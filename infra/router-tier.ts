@@ -1,6 +1,6 @@
 import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
-import { gatewayUrlTemplate, serviceDomain } from '../service/pod-address'
+import { gatewayUrlTemplate, serviceDomain } from '../service/routing/pod-address'
 import type { GatewayCluster } from './gateway-cluster'
 import { maxOneUnavailable } from './gateway-specs'
 import { APP, imageVersion, objectLabels, selectorLabels, type Labels } from './labels'

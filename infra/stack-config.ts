@@ -4,7 +4,7 @@
  * the key. Defaults live in Pulumi.yaml only (the CLI merges them); this file
  * holds the rules, not a second copy of the defaults.
  */
-import { LOG_LEVELS } from '../service/log-levels'
+import { LOG_LEVELS } from '../service/telemetry/log-levels'
 import { STRATEGY_NAMES, type StrategyName } from '../service/routing/strategy-names'
 import { APP } from './labels'
 import { quantityMiB, ROUTER_MIN_MEMORY_LIMIT_MIB, ROUTER_OUTSIDE_OLD_SPACE_MIB } from './memory'

@@ -1,6 +1,6 @@
 import { ConfigError } from './errors'
-import { LOG_LEVELS, type LogLevel } from './log-levels'
-import { GATEWAY_PORT, GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, ORDINAL, podUrl } from './pod-address'
+import { LOG_LEVELS, type LogLevel } from './telemetry/log-levels'
+import { GATEWAY_PORT, GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, ORDINAL, podUrl } from './routing/pod-address'
 import { isStrategyName, STRATEGY_NAMES, type StrategyName } from './routing/strategies'
 
 /**
@@ -63,7 +63,7 @@ export interface RouterConfig {
   readonly logLevel: LogLevel
 }
 
-export type { LogLevel } from './log-levels'
+export type { LogLevel } from './telemetry/log-levels'
 
 export const DEFAULT_GATEWAY_URL_TEMPLATE = gatewayUrlTemplate({
   statefulSet: GATEWAY_STATEFULSET_NAME, service: GATEWAY_SERVICE_NAME, port: GATEWAY_PORT

@@ -4,8 +4,8 @@
  */
 export { parseConfig, DEFAULT_GATEWAY_URL_TEMPLATE, type RouterConfig } from './config'
 export * from './errors'
-export { createGuildRouter, type GuildRouter, type GatewayResponse, type RouteInit } from './guild-router'
-export { createMetrics, type RouterMetrics } from './metrics'
+export { createGuildRouter, type GuildRouter, type GatewayResponse, type RouteInit } from './router/guild-router'
+export { createMetrics, type RouterMetrics } from './telemetry/metrics'
 export { createProxyHandler, type ProxyHandler, type ProxyOptions, type SelectPod } from './proxy/proxy-handler'
 export { GatewayPools } from './proxy/gateway-pools'
 export { classifyUpstreamError, type Delivery, type UpstreamFailure } from './proxy/upstream-failure'
@@ -15,7 +15,7 @@ export {
   discordShard, isStrategyName, jump, jumpHash, md5Mod, strategy, STRATEGY_NAMES,
   type RoutingStrategy, type StrategyName
 } from './routing/strategies'
-export { startRouter, type RunningRouter } from './router'
+export { startRouter, type RunningRouter } from './router/router'
 export { startGatewayOwnership, type GatewayOwnership, type GatewayOwnershipOptions, type HandoffProgress, type OwnershipStatus, type Refusal, type TopologySource } from './gateway/gateway-ownership'
 export { OwnershipGate, type Decision, type PeerAnswer, type PeerRound } from './gateway/ownership-gate'
 export { StorageError, type GuildStorage } from './gateway/guild-storage'

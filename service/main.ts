@@ -1,7 +1,7 @@
 import { parseConfig } from './config'
 import { ConfigError } from './errors'
-import { createLogger } from './logger'
-import { startRouter } from './router'
+import { createLogger } from './telemetry/logger'
+import { startRouter } from './router/router'
 
 /** Process entry point: `node dist/service/main.js`, configured by environment. */
 async function main (): Promise<void> {

@@ -1,8 +1,8 @@
 import type { RouterConfig } from '../config'
 import { topologyVersion } from '../gateway/topology'
 import type { GatewayTopology } from './gateway-topologies'
-import type { PodHotGuilds } from '../hot-guilds'
-import type { RouterMetrics } from '../metrics'
+import type { PodHotGuilds } from '../telemetry/hot-guilds'
+import type { RouterMetrics } from '../telemetry/metrics'
 import type { PodHealth, PodState } from '../proxy/pod-health'
 import type { RetryBudget } from '../proxy/retry-budget'
 

@@ -1,4 +1,4 @@
-import { DEFAULT_CAPACITY, DEFAULT_SAMPLE_EVERY } from '../hot-guilds'
+import { DEFAULT_CAPACITY, DEFAULT_SAMPLE_EVERY } from '../telemetry/hot-guilds'
 import { HOT_GUILDS_SHOWN, type PodRow, type RouterStatus } from './router-status'
 import type { GatewayTopology } from './gateway-topologies'
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import { createServer, type Server } from 'node:http'
-import { collectRuntimeMetrics } from '../metrics'
+import { collectRuntimeMetrics } from '../telemetry/metrics'
 import type { OwnershipStatus } from './gateway-ownership'
 import { reply } from './peer-server'
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { OWNER_HEADER, REFUSAL_HEADER, TOPOLOGY_COUNT_HEADER } from '../gateway-contract'
+import { OWNER_HEADER, REFUSAL_HEADER, TOPOLOGY_COUNT_HEADER } from '../routing/gateway-contract'
 import type { GuildId } from '../routing/guild-id'
 import { GuildLeases } from './guild-leases'
 import type { GuildStorage } from './guild-storage'

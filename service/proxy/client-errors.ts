@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { ErrorCode } from '../errors'
-import type { RouterMetrics } from '../metrics'
+import type { RouterMetrics } from '../telemetry/metrics'
 import { ALLOWED_METHODS } from './proxy-handler'
 import { readRequestHead } from './request-head'
 

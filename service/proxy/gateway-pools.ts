@@ -1,6 +1,6 @@
 import { Pool } from 'undici'
 import type { RouterConfig } from '../config'
-import { podUrl } from '../pod-address'
+import { podUrl } from '../routing/pod-address'
 
 type PoolConfig = Pick<RouterConfig, 'gatewayUrls' | 'gatewayUrlTemplate' | 'upstreamConnections' | 'upstreamKeepAliveTimeoutMs'
 | 'upstreamConnectTimeoutMs' | 'requestDeadlineMs' | 'upstreamBodyTimeoutMs'>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parserErrorFor } from '../../../service/proxy/client-errors'
-import { timeoutCheckInterval } from '../../../service/proxy-server'
+import { timeoutCheckInterval } from '../../../service/router/proxy-server'
 
 describe('parserErrorFor', () => {
   it.each([

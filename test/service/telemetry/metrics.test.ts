@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CLIENT_CLOSED, createMetrics, RESPONSE_CUT } from '../../service/metrics'
+import { CLIENT_CLOSED, createMetrics, RESPONSE_CUT } from '../../../service/telemetry/metrics'
 
 describe('guild_router_requests_total status classes', () => {
   it.each([

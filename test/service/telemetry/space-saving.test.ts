@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { SpaceSaving } from '../../service/space-saving'
+import { SpaceSaving } from '../../../service/telemetry/space-saving'
 
 function exact (stream: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>()

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client'
-import type { PodState } from './proxy/pod-health'
+import type { PodState } from '../proxy/pod-health'
 import { HotGuilds } from './hot-guilds'
 import { RecentTraffic } from './recent-traffic'
 import { RequestTotals } from './request-totals'

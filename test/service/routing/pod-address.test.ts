@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { GATEWAY_PORT, GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, podUrl, serviceDomain } from '../../service/pod-address'
+import { GATEWAY_PORT, GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, podUrl, serviceDomain } from '../../../service/routing/pod-address'
 
 describe('pod addresses', () => {
   it('name pod n of the StatefulSet through its headless Service, with or without the cluster domain', () => {

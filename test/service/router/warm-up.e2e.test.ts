@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import { parseConfig } from '../../service/config'
-import { warmUp } from '../../service/warm-up'
-import { Cleanup, scriptedGateway, startRouterProcess } from '../helpers/topology'
-import { until } from '../helpers/until'
+import { parseConfig } from '../../../service/config'
+import { warmUp } from '../../../service/router/warm-up'
+import { Cleanup, scriptedGateway, startRouterProcess } from '../../helpers/topology'
+import { until } from '../../helpers/until'
 
 const cleanup = new Cleanup()
 afterAll(() => cleanup.run())

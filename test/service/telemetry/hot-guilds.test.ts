@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { HotGuilds, SLOT_SECONDS, SLOTS } from '../../service/hot-guilds'
+import { HotGuilds, SLOT_SECONDS, SLOTS } from '../../../service/telemetry/hot-guilds'
 
 describe('HotGuilds', () => {
   it('ranks a pod\'s guilds over the last minute with their share, and keeps pods apart', () => {

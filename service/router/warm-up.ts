@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Pool, type Dispatcher } from 'undici'
-import type { RouterConfig } from './config'
-import { createMetrics } from './metrics'
-import { GatewayPools } from './proxy/gateway-pools'
-import { createProxyHandler } from './proxy/proxy-handler'
+import type { RouterConfig } from '../config'
+import { createMetrics } from '../telemetry/metrics'
+import { GatewayPools } from '../proxy/gateway-pools'
+import { createProxyHandler } from '../proxy/proxy-handler'
 import { createProxyServer } from './proxy-server'
-import { seededSnowflakes } from './routing/snowflakes'
+import { seededSnowflakes } from '../routing/snowflakes'
 
 export interface WarmUpResult {
   readonly requests: number

@@ -1,11 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { OwnershipStatus } from '../../service/gateway/gateway-ownership'
-import { gatewayMetrics } from '../../service/gateway/gateway-metrics'
-import { createMetrics } from '../../service/metrics'
+import type { OwnershipStatus } from '../../../service/gateway/gateway-ownership'
+import { gatewayMetrics } from '../../../service/gateway/gateway-metrics'
+import { createMetrics } from '../../../service/telemetry/metrics'
 
-const ROOT = join(__dirname, '..', '..')
+const ROOT = join(__dirname, '..', '..', '..')
 let promtool: string
 
 beforeAll(() => {

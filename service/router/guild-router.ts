@@ -1,12 +1,12 @@
 import type { Dispatcher } from 'undici'
-import type { RouterConfig } from './config'
-import type { Logger } from './logger'
-import type { RouterMetrics } from './metrics'
-import { GatewayPools } from './proxy/gateway-pools'
-import { budgetFor, createProxyHandler, healthFor, type ProxyHandler, type SelectPod } from './proxy/proxy-handler'
-import { classifyUpstreamError } from './proxy/upstream-failure'
-import { parseGuildId, type GuildId } from './routing/guild-id'
-import { strategy } from './routing/strategies'
+import type { RouterConfig } from '../config'
+import type { Logger } from '../telemetry/logger'
+import type { RouterMetrics } from '../telemetry/metrics'
+import { GatewayPools } from '../proxy/gateway-pools'
+import { budgetFor, createProxyHandler, healthFor, type ProxyHandler, type SelectPod } from '../proxy/proxy-handler'
+import { classifyUpstreamError } from '../proxy/upstream-failure'
+import { parseGuildId, type GuildId } from '../routing/guild-id'
+import { strategy } from '../routing/strategies'
 
 export interface RouteInit {
   readonly method?: Dispatcher.HttpMethod

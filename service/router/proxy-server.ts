@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { RouterConfig } from './config'
+import type { RouterConfig } from '../config'
 
 /** Longest wait between Node's checks of header and request timeouts (its default is 30 s). */
 const MAX_TIMEOUT_CHECK_MS = 1_000
