@@ -2,7 +2,7 @@ import * as k8s from '@pulumi/kubernetes'
 import * as pulumi from '@pulumi/pulumi'
 import { GATEWAY_SERVICE_NAME, GATEWAY_STATEFULSET_NAME, gatewayUrlTemplate, podUrl, serviceDomain } from '../service/routing/pod-address'
 import {
-  gatewayStatefulSetSpec, gatewayTopologyReaderRules, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, TOPOLOGY_KEY, topologyData, type GatewayPodArgs
+  gatewayIngressPolicySpec, gatewayStatefulSetSpec, gatewayTopologyReaderRules, headlessServiceSpec, maxOneUnavailable, peersServiceSpec, TOPOLOGY_KEY, topologyData, type GatewayPodArgs
 } from './gateway-specs'
 import { handoffBarrierJobSpec } from './handoff-barrier-spec'
 import { APP, imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
@@ -14,12 +14,26 @@ export interface GatewayClusterArgs extends GatewayPodArgs {
   readonly toolsImage: string
   /** How long a scale-down may wait for the handoff before `pulumi up` fails without shrinking. */
   readonly handoffTimeoutSeconds: number
+  /** The pods the NetworkPolicy admits to the client port: the routers. */
+  readonly clients: Labels
 }
 
 /**
+ * Where the NetworkPolicy lived before it moved here: a child named
+ * `router-gateway-ingress` of the router tier (`router`, whose type kept its
+ * first name). The alias tells the engine it is the same object, so a stack
+ * created before the move updates its labels in place instead of deleting the
+ * policy and creating it again, which would leave the gateways open between
+ * the two steps.
+ */
+const FORMER_POLICY_URN = pulumi.createUrn('router-gateway-ingress', 'kubernetes:networking.k8s.io/v1:NetworkPolicy',
+  pulumi.createUrn('router', `${APP}:k8s:GuildRouter`))
+
+/**
  * The stateful tier: the headless Service `gateway-internal`, the StatefulSet
- * `gateway` with a volume per pod for its guilds' SQLite files, and a
- * PodDisruptionBudget. Everything the router needs to reach pod n comes out
+ * `gateway` with a volume per pod for its guilds' SQLite files, a
+ * PodDisruptionBudget, and the NetworkPolicy that decides who may reach
+ * which gateway port. Everything the router needs to reach pod n comes out
  * of here as Outputs, so the router is built from these objects, not from
  * literals that could drift.
  */
@@ -35,6 +49,7 @@ export class GatewayCluster extends pulumi.ComponentResource {
   readonly barrierSelector: Labels
   readonly statefulSet: k8s.apps.v1.StatefulSet
   readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget
+  readonly networkPolicy: k8s.networking.v1.NetworkPolicy
   readonly selector: Labels
   readonly namespace: pulumi.Output<string>
   readonly serviceName: pulumi.Output<string>
@@ -130,6 +145,13 @@ export class GatewayCluster extends pulumi.ComponentResource {
       metadata: { name: GATEWAY_STATEFULSET_NAME, namespace: args.namespace, labels },
       spec: maxOneUnavailable(this.selector)
     }, { parent: this })
+
+    // Its Kubernetes name predates the move and stays: a new name would be a
+    // new object, and so the same gap the alias avoids.
+    this.networkPolicy = new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, {
+      metadata: { name: `${APP}-to-gateway`, namespace: args.namespace, labels },
+      spec: gatewayIngressPolicySpec(this.selector, args.clients, this.barrierSelector, { client: args.port, peer: args.peerPort, metrics: args.metricsPort })
+    }, { parent: this, aliases: [FORMER_POLICY_URN] })
 
     this.namespace = this.statefulSet.metadata.namespace
     this.serviceName = this.service.metadata.name

@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi'
 import { AppNamespace } from './app-namespace'
 import { GatewayCluster } from './gateway-cluster'
-import { RouterTier } from './router-tier'
+import { ROUTER_SELECTOR, RouterTier } from './router-tier'
 import { GATEWAY_METRICS_PORT_NAME } from './gateway-specs'
 import { PrometheusOperatorObjects } from './prometheus-operator'
 import { APP } from './labels'
@@ -30,6 +30,7 @@ const gateways = new GatewayCluster('gateway', {
   imagePullPolicy: config.imagePullPolicy,
   image: config.gateway.image ?? config.router.image,
   toolsImage: config.router.image,
+  clients: ROUTER_SELECTOR,
   ...(config.gateway.image === undefined ? { command: REFERENCE_GATEWAY_COMMAND } : {})
 })
 

@@ -118,25 +118,3 @@ export function routerAutoscalerSpec (deploymentName: pulumi.Input<string>, boun
     behavior: { scaleDown: { stabilizationWindowSeconds: bounds.scaleDownStabilizationSeconds } }
   }
 }
-
-/**
- * Who may open which gateway port. (Kubelet probes come from the node, which
- * NetworkPolicy implementations let through.)
- * - the client port: routers only;
- * - the peer port: gateways (topology rounds, handoffs) and the handoff
- *   barrier only. SECURITY: a handoff hands over, confirms or deletes a
- *   guild's whole database, so no router, and so no client of the bot, may reach it.
- */
-export function gatewayIngressPolicySpec (gatewaySelector: Labels, routerSelector: Labels, barrierSelector: Labels,
-  ports: { client: pulumi.Input<number>, peer: pulumi.Input<number>, metrics: pulumi.Input<number> }): k8s.types.input.networking.v1.NetworkPolicySpec {
-  return {
-    podSelector: { matchLabels: gatewaySelector },
-    policyTypes: ['Ingress'],
-    ingress: [
-      { from: [{ podSelector: { matchLabels: routerSelector } }], ports: [{ protocol: 'TCP', port: ports.client }] },
-      { from: [{ podSelector: { matchLabels: gatewaySelector } }, { podSelector: { matchLabels: barrierSelector } }], ports: [{ protocol: 'TCP', port: ports.peer }] },
-      // Read-only, and Prometheus may run in any namespace: any source may scrape.
-      { ports: [{ protocol: 'TCP', port: ports.metrics }] }
-    ]
-  }
-}

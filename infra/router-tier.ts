@@ -5,7 +5,7 @@ import type { GatewayCluster } from './gateway-cluster'
 import { maxOneUnavailable } from './gateway-specs'
 import { APP, imageVersion, objectLabels, selectorLabels, type Labels } from './labels'
 import {
-  gatewayIngressPolicySpec, routerAutoscalerSpec, routerDeploymentSpec, routerServiceSpec, type RouterPodArgs
+  routerAutoscalerSpec, routerDeploymentSpec, routerServiceSpec, type RouterPodArgs
 } from './router-specs'
 
 export interface RouterTierArgs extends RouterPodArgs {
@@ -21,10 +21,13 @@ export interface RouterTierArgs extends RouterPodArgs {
 
 export const ROUTER_NAME = APP
 
+/** The labels every router pod carries: the gateways admit exactly these to their client port. */
+export const ROUTER_SELECTOR: Labels = selectorLabels(ROUTER_NAME, 'router')
+
 /**
  * The stateless tier: the router Deployment, its Service, an autoscaling/v2
- * HPA, a PodDisruptionBudget, and the NetworkPolicy that lets only routers
- * reach gateways.
+ * HPA and a PodDisruptionBudget. (Who may reach the gateways is the
+ * gateways' NetworkPolicy, in GatewayCluster.)
  *
  * NUM_GATEWAY_PODS is the StatefulSet's `spec.replicas` Output, so the router
  * can never hash over a different count than the StatefulSet runs. Being an
@@ -36,7 +39,6 @@ export class RouterTier extends pulumi.ComponentResource {
   readonly service: k8s.core.v1.Service
   readonly autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler
   readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget
-  readonly networkPolicy: k8s.networking.v1.NetworkPolicy
   readonly selector: Labels
   readonly serviceName: pulumi.Output<string>
 
@@ -44,7 +46,7 @@ export class RouterTier extends pulumi.ComponentResource {
     // The type keeps its first name: it is part of every URN under it, and
     // renaming it would make existing stacks replace the router's objects.
     super(`${APP}:k8s:GuildRouter`, name, {}, opts)
-    this.selector = selectorLabels(ROUTER_NAME, 'router')
+    this.selector = ROUTER_SELECTOR
     const labels = objectLabels(this.selector, imageVersion(args.image))
     const meta = (suffix = ''): k8s.types.input.meta.v1.ObjectMeta => ({ name: `${ROUTER_NAME}${suffix}`, namespace: args.namespace, labels })
     const gw = args.gateways
@@ -72,11 +74,6 @@ export class RouterTier extends pulumi.ComponentResource {
     this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
       metadata: meta(),
       spec: maxOneUnavailable(this.selector)
-    }, { parent: this })
-
-    this.networkPolicy = new k8s.networking.v1.NetworkPolicy(`${name}-gateway-ingress`, {
-      metadata: { ...meta('-to-gateway') },
-      spec: gatewayIngressPolicySpec(gw.selector, this.selector, gw.barrierSelector, { client: gw.port, peer: gw.peerPort, metrics: gw.metricsPort })
     }, { parent: this })
 
     this.serviceName = this.service.metadata.name
