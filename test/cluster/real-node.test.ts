@@ -9,6 +9,7 @@ import { Agent, Pool, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seededSnowflakes } from '../../service/routing/snowflakes'
 import { strategy } from '../../service/routing/strategies'
+import { addedPlaces, listPlaces, type PlaceEntries } from '../helpers/host-state'
 import { allChains } from '../helpers/iptables'
 import { runLoad, type Outcome } from '../helpers/load'
 import { WriteLedger } from '../helpers/write-ledger'
@@ -44,7 +45,7 @@ let api: KubernetesObjectApi
 let agent: Agent
 let routerUrl: string
 let chainsBefore: ReturnType<typeof allChains>
-const placesBefore = new Map<string, string[]>()
+let placesBefore: PlaceEntries = {}
 let nodeDir = '/nonexistent'
 let prometheusBin: string
 /** One Prometheus per scrape convention: the annotation job, and PodMonitor-style jobs. */
@@ -61,7 +62,7 @@ const log = (line: string): void => { process.stderr.write(`[real-node] ${line}\
 
 beforeAll(async () => {
   chainsBefore = allChains()
-  for (const p of HOST_PLACES) if (existsSync(p)) placesBefore.set(p, readdirSync(p))
+  placesBefore = listPlaces(HOST_PLACES)
   const [controlPlaneBin, pulumiBin, prometheusDir] = await Promise.all([
     buildToolchain(join(ROOT, 'scripts', 'cluster', 'build-control-plane.sh')),
     buildToolchain(join(ROOT, 'scripts', 'cluster', 'build-pulumi.sh')),
@@ -120,7 +121,7 @@ afterAll(async () => {
     try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(nodeDir) } catch { return false }
   })
   expect(leftover).toEqual([])
-  expect(HOST_PLACES.filter(p => existsSync(p) ? !placesBefore.has(p) || readdirSync(p).some(e => !(placesBefore.get(p) ?? []).includes(e)) : false)).toEqual([])
+  expect(addedPlaces(HOST_PLACES, placesBefore)).toEqual([])
 }, 10 * 60_000)
 
 async function ok (args: string[], timeoutMs?: number): Promise<CliResult> {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { Agent, request } from 'undici'
 import { freePort } from '../../dev/free-port'
 import { Supervisor, terminate } from '../helpers/supervisor'
+import { isMountPoint, listPlaces, NETNS_DIR, readSysctls, removeAddedPlaces, unbindNetnsIfAdded, writeSysctls, type PlaceEntries } from '../helpers/host-state'
 import { allChains, removeAddedChains, type Table } from '../helpers/iptables'
 import { freeSubnet, machineNetworks } from '../helpers/networks'
 import { startControlPlane, type ControlPlane } from './control-plane'
@@ -66,7 +67,7 @@ interface HostState {
   readonly sysctls: Record<string, string>
   readonly netnsMounted: boolean
   /** HOST_PLACES that existed, and their entries. */
-  readonly places: Record<string, string[]>
+  readonly places: PlaceEntries
 }
 
 const run = promisify(execFile)
@@ -88,9 +89,9 @@ export async function startRealNode (options: RealNodeOptions): Promise<RealNode
     hostAddress,
     podCidr,
     chains: allChains(),
-    sysctls: Object.fromEntries(SYSCTLS.filter(s => existsSync(`/proc/sys/${s}`)).map(s => [s, readFileSync(`/proc/sys/${s}`, 'utf8').trim()])),
-    netnsMounted: isMountPoint('/run/netns'),
-    places: Object.fromEntries(HOST_PLACES.filter(p => existsSync(p)).map(p => [p, readdirSync(p)]))
+    sysctls: readSysctls(SYSCTLS),
+    netnsMounted: isMountPoint(NETNS_DIR),
+    places: listPlaces(HOST_PLACES)
   }
   writeFileSync(STATE, JSON.stringify(state))
 
@@ -216,16 +217,9 @@ export async function cleanUp (): Promise<void> {
   removeAddedChains(state.chains, ['KUBE-', 'CNI-'], [state.podCidr, `name: \\"${CNI_NETWORK}\\"`])
   try { execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' }) } catch { /* not there */ }
   try { execFileSync('ip', ['addr', 'del', `${state.hostAddress}/32`, 'dev', 'lo'], { stdio: 'ignore' }) } catch { /* not there */ }
-  for (const [key, value] of Object.entries(state.sysctls)) {
-    try { writeFileSync(`/proc/sys/${key}`, value) } catch { /* read-only here */ }
-  }
+  writeSysctls(state.sysctls)
   removeKubepodsCgroups()
-  for (const place of HOST_PLACES) {
-    const before = state.places[place]
-    if (!existsSync(place)) continue
-    if (before === undefined) rmSync(place, { recursive: true, force: true })
-    else for (const entry of readdirSync(place).filter(e => !before.includes(e))) rmSync(join(place, entry), { recursive: true, force: true })
-  }
+  removeAddedPlaces(HOST_PLACES, state.places)
   rmSync(STATE, { force: true })
 }
 
@@ -268,7 +262,7 @@ function walk (dir: string): string[] {
  * again; it is put back if it was there before the run.
  */
 function removeNetworkNamespaces (netnsMountedBefore: boolean): void {
-  const dir = '/run/netns'
+  const dir = NETNS_DIR
   let lifted = false
   for (let pass = 0; pass < 3 && existsSync(dir); pass++) {
     const busy: string[] = []
@@ -292,13 +286,7 @@ function removeNetworkNamespaces (netnsMountedBefore: boolean): void {
   if (lifted && netnsMountedBefore && !isMountPoint(dir)) {
     execFileSync('mount', ['--make-shared', '--bind', dir, dir], { stdio: 'ignore' })
   }
-  if (!netnsMountedBefore && isMountPoint(dir) && readdirSync(dir).length === 0) {
-    try { execFileSync('umount', [dir], { stdio: 'ignore' }) } catch { /* busy */ }
-  }
-}
-
-function isMountPoint (path: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some(line => line.split(' ')[4] === path)
+  unbindNetnsIfAdded(netnsMountedBefore)
 }
 
 /** A CA and the front-proxy client certificate the API server presents to metrics-server. */
