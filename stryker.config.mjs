@@ -15,7 +15,7 @@ export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.mts' },
   checkers: ['typescript'],
-  tsconfigFile: 'tsconfig.json',
+  tsconfigFile: 'tsconfig.mutation.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   coverageAnalysis: 'perTest',
   mutate: [
@@ -26,6 +26,7 @@ export default {
     'service/routing/strategy-names.ts',
     'service/routing/rescale-plan.ts',
     'service/routing/pod-address.ts',
+    'service/routing/gateway-contract.ts',
     // guild sources and request targets
     'service/proxy/guild-source.ts',
     'service/proxy/json-members.ts',
@@ -41,6 +42,9 @@ export default {
     // the ownership gate and the handoff core
     'service/gateway/ownership-gate.ts',
     'service/gateway/handoff-barrier.ts',
+    'service/gateway/topology.ts',
+    'service/gateway/guild-leases.ts',
+    'service/gateway/handoff-journal.ts',
     // the program's spec builders
     'infra/gateway-specs.ts',
     'infra/router-specs.ts',

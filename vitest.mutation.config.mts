@@ -12,8 +12,11 @@ export default defineConfig({
       'test/service/routing/*.test.ts',
       'test/service/proxy/*.test.ts',
       'test/service/config.test.ts',
+      'test/service/config-variables.test.ts',
       'test/service/gateway/ownership-gate.test.ts',
       'test/service/gateway/handoff-barrier.test.ts',
+      'test/service/gateway/guild-leases.test.ts',
+      'test/service/gateway/handoff-journal.test.ts',
       'test/infra/program.test.ts',
       'test/infra/manifests.test.ts',
       'test/infra/memory.test.ts'

@@ -176,7 +176,7 @@ export class OwnershipGate {
     // from turning Ready: it only keeps the epoch from settling.
     if (round.answers.some(a => a !== undefined && a.version !== this.#version)) return false
     this.#agreedOnce = true
-    if (round.answers.some(a => a === undefined)) return false
+    // A silent pod keeps the epoch from settling, as one that is not clean does.
     const heard = new Set<number>()
     let horizon = this.#horizon
     for (const a of round.answers) {

@@ -41,10 +41,14 @@ export function parseTopology (text: string, source = 'topology'): Topology {
   if (typeof strategy !== 'string' || !isStrategyName(strategy)) {
     throw new TopologyError(`${source}: strategy must be one of md5-mod, jump, discord-shard (got ${JSON.stringify(strategy)})`)
   }
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 100_000) {
+  if (!isPodCount(count)) {
     throw new TopologyError(`${source}: count must be an integer from 1 to 100000 (got ${JSON.stringify(count)})`)
   }
   return Object.freeze({ strategy, count })
+}
+
+function isPodCount (value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 100_000
 }
 
 export function formatTopology (t: Topology): string {

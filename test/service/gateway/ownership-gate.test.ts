@@ -145,4 +145,73 @@ describe('parseTopology', () => {
     expect(topologyVersion(t3)).toMatch(/^[0-9a-f]{12}$/)
     expect(topologyVersion(t3)).not.toBe(topologyVersion(t4))
   })
+
+  it.each([
+    ['{"strategy":"jump","count":1}', 1],
+    ['{"strategy":"jump","count":100000}', 100_000]
+  ])('takes %s: the ends of the count range', (text, count) => {
+    expect(parseTopology(text).count).toBe(count)
+  })
+
+  it.each(['0', '100001', '2.5', '"3"', 'null', '-1'])('refuses count %s with a coded error named for its source', count => {
+    let thrown: unknown
+    try { parseTopology(`{"strategy":"jump","count":${count}}`) } catch (err) { thrown = err }
+    expect(thrown).toBeInstanceOf(TopologyError)
+    expect(thrown).toMatchObject({ code: 'invalid_topology', name: 'TopologyError' })
+    expect((thrown as Error).message).toBe(`topology: count must be an integer from 1 to 100000 (got ${count})`)
+  })
+})
+
+describe('OwnershipGate: loading and settling, edge by edge', () => {
+  const jump3 = { strategy: 'jump', count: 3 } as const
+  const jump5 = { strategy: 'jump', count: 5 } as const
+
+  it('loading the topology it already holds changes nothing: no new epoch, still settled', () => {
+    const gate = settled(0, t3)
+    expect(gate.load({ ...t3 }, 5)).toBe(false)
+    expect([gate.epoch, gate.settled, gate.version]).toEqual([0, true, v3])
+    expect(gate.load(t4, 6)).toBe(true)
+    expect([gate.epoch, gate.settled, gate.version, gate.horizon]).toEqual([1, false, v4, 4])
+  })
+
+  it('once settled, a later round (even of an older epoch) does not unsettle it', () => {
+    const gate = settled(0, t3)
+    expect(gate.settle({ epoch: 7, listedAt: 0, answers: [] })).toBe(true)
+    expect(gate.settled).toBe(true)
+  })
+
+  it('a round with no answers at all proves nothing, not even readiness', () => {
+    const gate = new OwnershipGate(0, t3, 0, { listFreshnessMs: 0 })
+    expect(gate.settle({ epoch: 0, listedAt: 1, answers: [] })).toBe(false)
+    expect([gate.ready, gate.settled]).toEqual([false, false])
+  })
+
+  it('a guild is served early only if this pod owned it under every topology since the last settled one', () => {
+    // Settled at md5-mod × 3, then 4, then (before 4 settles) jump × 3.
+    const gate = settled(0, t3)
+    gate.load(t4, 1)
+    gate.load(jump3, 2)
+    const ownedThroughout = GUILDS.filter(g => md5Mod(g, 3) === 0 && md5Mod(g, 4) === 0 && jump(g, 3) === 0)
+    const lostInBetween = GUILDS.filter(g => md5Mod(g, 3) === 0 && md5Mod(g, 4) !== 0 && jump(g, 3) === 0)
+    expect(ownedThroughout.length).toBeGreaterThan(10)
+    expect(lostInBetween.length).toBeGreaterThan(10)
+    expect(new Set(ownedThroughout.map(g => gate.decide(g, false, false).kind))).toEqual(new Set(['accept']))
+    expect(new Set(lostInBetween.map(g => gate.decide(g, false, false).kind))).toEqual(new Set(['pending']))
+  })
+
+  it('after eight topologies that never settled it stops carrying them: nothing unheld is served early', () => {
+    // The settled one and seven more are carried; the ninth change drops the lot.
+    const gate = settled(0, t3)
+    const counts = [4, 5, 6, 7, 8, 9, 10]
+    counts.forEach((count, i) => gate.load({ strategy: 'jump', count }, i + 1))
+    // Still carrying: a guild that stayed with pod 0 throughout is served.
+    const stayed = GUILDS.filter(g => md5Mod(g, 3) === 0 && counts.every(c => jump(g, c) === 0))
+    expect(stayed.length).toBeGreaterThan(5)
+    expect(new Set(stayed.map(g => gate.decide(g, false, false).kind))).toEqual(new Set(['accept']))
+    gate.load(jump5, 20)
+    gate.load({ strategy: 'jump', count: 11 }, 21)
+    const stillStayed = stayed.filter(g => jump(g, 5) === 0 && jump(g, 11) === 0)
+    expect(stillStayed.length).toBeGreaterThan(0)
+    expect(new Set(stillStayed.map(g => gate.decide(g, false, false).kind))).toEqual(new Set(['pending']))
+  })
 })
