@@ -17,6 +17,8 @@ export default defineConfig({
       'test/service/gateway/handoff-barrier.test.ts',
       'test/service/gateway/guild-leases.test.ts',
       'test/service/gateway/handoff-journal.test.ts',
+      'test/infra/stack-config.test.ts',
+      'test/infra/specs.test.ts',
       'test/infra/program.test.ts',
       'test/infra/manifests.test.ts',
       'test/infra/memory.test.ts'
