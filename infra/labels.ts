@@ -31,6 +31,8 @@ export function objectLabels (selector: Labels, version: string): Labels {
 /** The tag of an image reference, for the version label. */
 export function imageVersion (image: string): string {
   if (image.includes('@')) return 'digest'
+  // The tag's colon comes after the last slash; one before it is a registry's port.
+  // Stryker disable next-line ArithmeticOperator: searching from one place before the slash instead finds the same colon, since a reference never has a colon right before a slash (`host:/name` has no port)
   const colon = image.indexOf(':', image.lastIndexOf('/') + 1)
   const tag = colon === -1 ? 'latest' : image.slice(colon + 1)
   // Label values: at most 63 characters of [A-Za-z0-9_.-].

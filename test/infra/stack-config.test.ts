@@ -212,7 +212,8 @@ describe('the stack config, key by key against Pulumi.yaml', () => {
   })
 
   it('integers: digits with an optional sign only', () => {
-    for (const bad of ['x5', '5x', '5 0']) expect(refusal({ gatewayReplicas: bad }).key).toBe('gatewayReplicas')
+    // Number() alone would take all of these: hex, a plus sign, an exponent.
+    for (const bad of ['x5', '5x', '5 0', '0x10', '+5', '1e1']) expect(refusal({ gatewayReplicas: bad }).key).toBe('gatewayReplicas')
   })
 
   it('a StackConfigError says what it is', () => {
@@ -220,8 +221,8 @@ describe('the stack config, key by key against Pulumi.yaml', () => {
   })
 
   it('label pairs: parsed, values may be empty, and a malformed pair names the key', () => {
-    expect(parseWith({ prometheusOperatorLabels: ' release=kube-prometheus-stack , team=bots,empty= ' }).prometheusOperator.labels)
-      .toEqual({ release: 'kube-prometheus-stack', team: 'bots', empty: '' })
+    expect(parseWith({ prometheusOperatorLabels: ' release=kube-prometheus-stack , team=bots,empty= ,k=v' }).prometheusOperator.labels)
+      .toEqual({ release: 'kube-prometheus-stack', team: 'bots', empty: '', k: 'v' })
     expect(parseWith({ gatewayNodeSelector: 'pool=gateways' }).gateway.placement.nodeSelector).toEqual({ pool: 'gateways' })
     expect(parseWith({ routerNodeSelector: 'pool=routers' }).router.placement.nodeSelector).toEqual({ pool: 'routers' })
     for (const bad of ['release', 'a=b=c', '=x', 'a=-x', 'a=x-', '-a=x', 'a-=x', 'x a=b', 'a=b c']) {
