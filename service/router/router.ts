@@ -15,9 +15,6 @@ import { budgetFor, createProxyHandler, healthFor, type ProxyHandler } from '../
 import { answerClientError, answerConnect } from '../proxy/client-errors'
 import type { RetryBudget } from '../proxy/retry-budget'
 
-/** How long a just-accepted connection gets to deliver its request once the listener stops. */
-const IDLE_GRACE_MS = 1_000
-
 export interface RunningRouter {
   readonly port: number
   readonly adminPort: number
@@ -74,15 +71,19 @@ export async function startRouter (config: RouterConfig, logger: Logger = create
     // Endpoints and kube-proxy rules lag the readiness change; keep serving meanwhile.
     await delay(config.drainDelayMs)
     const closed = new Promise<boolean>(resolve => server.once('close', () => resolve(true)))
-    // Stop accepting, without http.Server.close()'s closing of idle connections:
-    // a connection accepted a moment ago counts as idle while its request is
-    // still on the wire, and cutting it would reset a request we accepted.
+    // Stop accepting, without http.Server.close()'s closing of idle connections.
+    // An idle keep-alive connection is one its client may be writing a request
+    // onto right now: closing it from this side races that request, and the
+    // client gets a reset with no answer (seen as UND_ERR_SOCKET in a real
+    // rescale). Every response says `Keep-Alive: timeout=<keep-alive>`, and a
+    // client that honours it closes its idle connection itself before then;
+    // every response since SIGTERM also said `Connection: close`. So wait out
+    // one keep-alive timeout, and only then close what is still idle: a client
+    // that ignored the hint.
     net.Server.prototype.close.call(server)
-    const grace = Math.min(IDLE_GRACE_MS, config.shutdownTimeoutMs)
+    const grace = Math.min(config.clientKeepAliveTimeoutMs, config.shutdownTimeoutMs)
     let finished = await Promise.race([closed, delay(grace).then(() => false)])
     if (!finished) {
-      // Every response since SIGTERM closed its connection, so what is idle
-      // now is a client that has sent nothing for a while.
       server.closeIdleConnections()
       finished = await Promise.race([closed, delay(config.shutdownTimeoutMs - grace).then(() => false)])
     }

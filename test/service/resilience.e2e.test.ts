@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { connect, type Socket } from 'node:net'
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -321,7 +322,85 @@ describe('7. the router sent SIGTERM under load', () => {
     expect(await slow).toBe(200)
     expect((await exited)[0]).toBe(0)
   })
+  it('keeps a keep-alive connection idle since before SIGTERM open for its advertised timeout: a request sent on it is answered, not reset', async () => {
+    // A client writing onto its idle connection just as the router closes it
+    // gets a reset and no answer. A real rescale saw three (UND_ERR_SOCKET)
+    // when the router cut idle connections 1 s after the drain. The client
+    // may reuse its connection until the advertised keep-alive timeout, so
+    // the router must keep it open that long.
+    let received = 0
+    const gateway = await scriptedGateway(cleanup, (req, res) => { received++; req.resume(); res.setHeader('content-length', 2); res.end('{}') })
+    const router = await startRouterProcess(cleanup, {
+      NUM_GATEWAY_PODS: '1', GATEWAY_URLS: gateway.url, DRAIN_DELAY_MS: '200', CLIENT_KEEPALIVE_TIMEOUT_MS: '20000', SHUTDOWN_TIMEOUT_MS: '30000'
+    })
+    const exited = once(router.proc.child, 'exit')
+    const { port } = new URL(router.base)
+    const held = new RawConnection(Number(port))
+    cleanup.add(async () => { held.destroy() })
+    const first = await held.exchange('GET /guilds/1 HTTP/1.1\r\nhost: router\r\n\r\n')
+    expect(first.head).toMatch(/^HTTP\/1\.1 200 /)
+    expect(first.head).toMatch(/\r\nkeep-alive: timeout=20\r\n/i)
+
+    router.proc.child.kill('SIGTERM')
+    // The listener stops once the drain is over: a new connection is refused.
+    let refused = false
+    for (let i = 0; i < 400 && !refused; i++) {
+      refused = await request(`${router.base}/guilds/1`, { reset: true })
+        .then(async r => { await r.body.dump(); return false }, (e: { code?: string }) => e.code === 'ECONNREFUSED')
+      if (!refused) await sleep(10)
+    }
+    expect(refused).toBe(true)
+    // Past the 1 s after which the router used to cut idle connections, well
+    // inside the 20 s it advertised: the held connection still carries a request.
+    await sleep(1_500)
+    const second = await held.exchange('GET /guilds/1 HTTP/1.1\r\nhost: router\r\n\r\n')
+    expect(second.head).toMatch(/^HTTP\/1\.1 200 /)
+    expect(second.head).toMatch(/\r\nconnection: close\r\n/i)
+    expect(second.body).toBe('{}')
+    // Its answer said close, so the router closes it and, with nothing else open, exits.
+    await held.closed
+    expect((await exited)[0]).toBe(0)
+    expect(received).toBeGreaterThanOrEqual(2)
+  })
 })
+
+/** One client connection written and read by hand, so the test sees exactly what the router did to it. */
+class RawConnection {
+  private readonly socket: Socket
+  private buffered = ''
+  private ended = false
+  private wake: () => void = () => {}
+  readonly closed: Promise<void>
+
+  constructor (port: number) {
+    this.socket = connect(port, '127.0.0.1')
+    this.socket.setEncoding('utf8')
+    this.socket.on('data', (chunk: string) => { this.buffered += chunk; this.wake() })
+    this.socket.on('error', () => {})
+    this.closed = new Promise(resolve => this.socket.on('close', () => { this.ended = true; this.wake(); resolve() }))
+  }
+
+  /** Writes one request and reads one response with a content-length; rejects if the connection ends first. */
+  async exchange (raw: string): Promise<{ head: string, body: string }> {
+    if (this.ended) throw new Error('the router had closed the connection before the request was sent')
+    this.socket.write(raw)
+    for (;;) {
+      const end = this.buffered.indexOf('\r\n\r\n')
+      const length = /\r\ncontent-length: (\d+)\r\n/i.exec(this.buffered.slice(0, end + 2))
+      if (end >= 0 && length !== null && this.buffered.length >= end + 4 + Number(length[1])) {
+        const head = this.buffered.slice(0, end + 2)
+        const body = this.buffered.slice(end + 4, end + 4 + Number(length[1]))
+        this.buffered = this.buffered.slice(end + 4 + Number(length[1]))
+        return { head, body }
+      }
+      if (this.ended) throw new Error(`the connection closed with no complete answer (got ${JSON.stringify(this.buffered)})`)
+      await new Promise<void>(resolve => { this.wake = resolve })
+    }
+  }
+
+  destroy (): void { this.socket.destroy() }
+}
+
 
 describe('8. a rollout during a rescale: routers with N=3 and N=4 side by side', () => {
   it('agree on guilds that stay; for a guild that moves, the old router reaches the old owner, which refuses it (421)', async () => {
