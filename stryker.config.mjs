@@ -9,6 +9,10 @@
 // `// Stryker disable next-line <mutator>: <why>`, so the reason is read with
 // the code and the mutant leaves the score. scripts/mutation/scores.mjs
 // prints the score per module and fails below 90%.
+//
+// npm run test:mutation builds dist/ first: config.test.ts also starts the
+// built router with a bad configuration, and on a fresh clone there is no
+// dist/ (the dry run failed there, exit 1 instead of 2).
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
