@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { join, sep } from 'node:path'
 import { createInterface } from 'node:readline'
+import { tied } from './tied-spawn'
 
 /**
  * dist/service, where the compiled entry points live — also when this module
@@ -35,7 +36,7 @@ export interface NodeProcess {
  * what it wrote to stderr.
  */
 export function startNode (script: string, env: Record<string, string>, opts: { echo?: string } = {}): NodeProcess {
-  const child = spawn(process.execPath, [join(SERVICE_DIR, script)], {
+  const child = spawn(...tied(process.execPath, [join(SERVICE_DIR, script)]), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { stringify } from 'yaml'
 import { freePort } from '../../dev/free-port'
+import { tied } from '../../dev/tied-spawn'
 import { until } from '../helpers/until'
 import { terminate } from '../helpers/supervisor'
 
@@ -101,10 +102,10 @@ export async function startPrometheus (opts: { bin: string, name: string, dir: s
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const log = createWriteStream(join(opts.dir, 'prometheus.log'))
-  const child: ChildProcess = spawn(join(opts.bin, 'prometheus'), [
+  const child: ChildProcess = spawn(...tied(join(opts.bin, 'prometheus'), [
     `--config.file=${config}`, `--storage.tsdb.path=${join(opts.dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=6h'
-  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  ]), { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout?.pipe(log)
   child.stderr?.pipe(log)
   const api = async <T>(path: string): Promise<T> => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { copyFileSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
+import { tied } from '../../dev/tied-spawn'
 
 /**
  * The real Pulumi CLI, driven the way an operator drives it, with everything
@@ -64,7 +65,7 @@ export async function startEngine (options: EngineOptions): Promise<Engine> {
   }
   const run = async (args: string[], timeoutMs = 15 * 60_000): Promise<CliResult> =>
     await new Promise((resolve, reject) => {
-      const child = spawn(join(options.bin, 'pulumi'), [...args, '--non-interactive'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(...tied(join(options.bin, 'pulumi'), [...args, '--non-interactive']), { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] })
       let stdout = ''
       let stderr = ''
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })

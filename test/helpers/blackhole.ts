@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import type { Cleanup } from './topology'
+import { tied } from '../../dev/tied-spawn'
 
 /** What a connect to `port` did within `ms`: connected, refused, or nothing at all. */
 export function connectOutcome (port: number, ms: number): Promise<'connected' | 'refused' | 'silent'> {
@@ -21,9 +22,9 @@ export function connectOutcome (port: number, ms: number): Promise<'connected' |
  * connect only times out.
  */
 export async function blackholePort (cleanup: Cleanup): Promise<number> {
-  const child = spawn(process.execPath, ['-e',
+  const child = spawn(...tied(process.execPath, ['-e',
     "const s = require('node:net').createServer(); s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => console.log(s.address().port))"
-  ], { stdio: ['ignore', 'pipe', 'inherit'] })
+  ]), { stdio: ['ignore', 'pipe', 'inherit'] })
   const fillers: Socket[] = []
   cleanup.add(async () => {
     for (const s of fillers) s.destroy()

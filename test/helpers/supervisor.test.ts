@@ -1,7 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { SERVICE_DIR } from '../../dev/processes'
 import { Supervisor, terminate } from './supervisor'
 
 describe('Supervisor', () => {
@@ -27,4 +30,37 @@ describe('Supervisor', () => {
     await terminate(stubborn, 200)
     expect(stubborn.signalCode).toBe('SIGKILL')
   })
+
+  it('leaves nothing running when the test process dies without stopping what it started', async () => {
+    // A stand-in for a test runner killed mid-tier: it starts a long-lived
+    // child the way every tier does (dist/dev/tied-spawn), prints its pid and
+    // is then SIGKILLed, so no clean-up of its own ever runs.
+    const module = join(SERVICE_DIR, '..', 'dev', 'tied-spawn.js')
+    const runner = spawn(process.execPath, ['-e', `
+      const { tied } = require(${JSON.stringify(module)})
+      const child = require('node:child_process').spawn(...tied(process.execPath, ['-e', 'setInterval(() => {}, 1000)']), { stdio: 'ignore' })
+      child.once('spawn', () => console.log(child.pid))
+      setInterval(() => {}, 1000)`], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const [line] = await once(runner.stdout, 'data') as [Buffer]
+    const pid = Number(line.toString().trim())
+    expect(alive(pid)).toBe(true)
+    runner.kill('SIGKILL')
+    await once(runner, 'exit')
+    // The kernel sends the death signal as the runner exits; the orphan is then reaped by init.
+    for (let i = 0; i < 500 && alive(pid); i++) await new Promise(resolve => setTimeout(resolve, 10))
+    const survived = alive(pid)
+    if (survived) process.kill(pid, 'SIGKILL') // so a failing run leaks nothing either
+    expect(survived).toBe(false)
+  })
 })
+
+/** Running, or stopped: anything but gone or a zombie. */
+function alive (pid: number): boolean {
+  const stat = `/proc/${pid}/stat`
+  if (!existsSync(stat)) return false
+  try {
+    return readFileSync(stat, 'utf8').split(') ')[1]?.[0] !== 'Z'
+  } catch {
+    return false
+  }
+}

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
+import { tied } from '../../dev/tied-spawn'
 
 /**
  * Between SIGTERM and SIGKILL: long enough for etcd, kubelet, containerd or
@@ -23,28 +24,29 @@ export async function terminate (child: ChildProcess, graceMs = STOP_GRACE_MS): 
 /**
  * The long-running processes of one test tier (a control plane, a node):
  * each logs to `<logDir>/<name>.log`, and they stop in the reverse order of
- * their start, so nothing outlives what it depends on.
+ * their start, so nothing outlives what it depends on. If the test process
+ * dies without stopping them, the kernel kills them (tied-spawn).
  */
 export class Supervisor {
-  readonly #children: ChildProcess[] = []
+  readonly #children: Array<{ readonly command: string, readonly child: ChildProcess }> = []
 
   constructor (private readonly logDir: string) {}
 
   start (name: string, cmd: string, args: readonly string[]): ChildProcess {
     const log = createWriteStream(join(this.logDir, `${name}.log`))
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(...tied(cmd, args), { stdio: ['ignore', 'pipe', 'pipe'] })
     child.stdout?.pipe(log)
     child.stderr?.pipe(log)
-    this.#children.push(child)
+    this.#children.push({ command: cmd, child })
     return child
   }
 
   /** The one started from `binary` (a path ending in it), if any. */
   find (binary: string): ChildProcess | undefined {
-    return this.#children.find(c => c.spawnargs[0]?.endsWith(`/${binary}`) === true)
+    return this.#children.find(c => c.command.endsWith(`/${binary}`))?.child
   }
 
   async stopAll (): Promise<void> {
-    for (const child of this.#children.splice(0).reverse()) await terminate(child)
+    for (const { child } of this.#children.splice(0).reverse()) await terminate(child)
   }
 }
