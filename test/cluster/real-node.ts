@@ -301,11 +301,29 @@ function makeFrontProxyPki (dir: string): { caFile: string, certFile: string, ke
   return { caFile: f('ca.crt'), certFile: f('client.crt'), keyFile: f('client.key') }
 }
 
-/** The metrics API, served by metrics-server on the host: a Service with no selector, its endpoint, and the APIService. */
+/**
+ * The metrics API, served by metrics-server on the host: a Service with no
+ * selector, its EndpointSlice, and the APIService. The API server finds the
+ * endpoint through EndpointSlices. A v1 Endpoints object reached them only
+ * through kube-controller-manager's mirroring, and once, on a loaded machine,
+ * never did: "no endpoints available for service" for two minutes. So the
+ * slice is written directly, managed by no controller.
+ */
 function metricsApi (hostAddress: string, port: number): object[] {
   return [
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'metrics-server', namespace: 'kube-system' }, spec: { ports: [{ name: 'https', port: 443, targetPort: port }] } },
-    { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'metrics-server', namespace: 'kube-system' }, subsets: [{ addresses: [{ ip: hostAddress }], ports: [{ name: 'https', port }] }] },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'metrics-server-host',
+        namespace: 'kube-system',
+        labels: { 'kubernetes.io/service-name': 'metrics-server', 'endpointslice.kubernetes.io/managed-by': 'guild-router-real-node' }
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [hostAddress], conditions: { ready: true } }],
+      ports: [{ name: 'https', port, protocol: 'TCP' }]
+    },
     {
       apiVersion: 'apiregistration.k8s.io/v1',
       kind: 'APIService',
