@@ -60,6 +60,8 @@ export class GatewayCluster extends pulumi.ComponentResource {
   readonly peerPort: pulumi.Output<number>
   /** Where each gateway serves GET /metrics; the pod template says so to Prometheus. */
   readonly metricsPort: number
+  /** The path a gateway answers on its client port when it is up: its probes', and the routers' health checks. */
+  readonly healthPath: string
 
   constructor (name: string, args: GatewayClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${APP}:k8s:GatewayCluster`, name, {}, opts)
@@ -160,6 +162,7 @@ export class GatewayCluster extends pulumi.ComponentResource {
     this.port = this.service.spec.ports.apply(ports => ports[0]?.port ?? args.port)
     this.peerPort = this.peersService.spec.ports.apply(ports => ports[0]?.port ?? args.peerPort)
     this.metricsPort = args.metricsPort
+    this.healthPath = args.healthPath
 
     this.registerOutputs({
       serviceName: this.serviceName,

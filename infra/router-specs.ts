@@ -31,6 +31,8 @@ export interface RouterPodArgs {
 export interface GatewayEndpoints {
   readonly numPods: pulumi.Input<string>
   readonly urlTemplate: pulumi.Input<string>
+  /** What a gateway answers when it is up (its probes' path). */
+  readonly healthPath: string
 }
 
 /** Seconds the kubelet waits after SIGTERM: the preStop pause, the drain, and a margin. */
@@ -71,6 +73,11 @@ export function routerDeploymentSpec (selector: Labels, labels: Labels, gateways
             { name: 'PORT', value: String(args.port) },
             { name: 'ADMIN_PORT', value: String(args.adminPort) },
             { name: 'REQUEST_DEADLINE_MS', value: String(args.requestDeadlineMs) },
+            // Active checks of ejected pods only. Without them an ejected
+            // gateway that came back stays ejected (then half-open) at each
+            // router until traffic for it arrives, and the first burst meets
+            // 503s while the one probe request is out.
+            { name: 'HEALTH_CHECK_PATH', value: gateways.healthPath },
             // The pause happens in preStop, before SIGTERM; by then endpoints
             // no longer send new connections, so the router need not wait again.
             { name: 'DRAIN_DELAY_MS', value: '0' },

@@ -58,7 +58,7 @@ export class RouterTier extends pulumi.ComponentResource {
 
     this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
       metadata: meta(),
-      spec: routerDeploymentSpec(this.selector, labels, { numPods: gw.replicas.apply(String), urlTemplate }, args)
+      spec: routerDeploymentSpec(this.selector, labels, { numPods: gw.replicas.apply(String), urlTemplate, healthPath: gw.healthPath }, args)
     }, { parent: this })
 
     this.service = new k8s.core.v1.Service(`${name}-service`, {

@@ -381,6 +381,12 @@ async function pods (selector: string): Promise<Manifest[]> {
   return (await api.list('v1', 'Pod', NAMESPACE, undefined, undefined, undefined, undefined, selector)).items as Manifest[]
 }
 
+/** The router pods that take traffic now: Ready, with an address, not terminating. */
+async function readyRouters (): Promise<Manifest[]> {
+  return (await pods('app.kubernetes.io/component=router')).filter(p => p.metadata?.deletionTimestamp === undefined &&
+    typeof p.status?.podIP === 'string' && p.status.containerStatuses?.[0]?.ready === true)
+}
+
 /** One request naming `id` the way `form` says; what the client got back. */
 async function send (id: string, form: number): Promise<{ status: number, pod?: string, ordinal?: number, error?: string }> {
   const opts = [
@@ -460,7 +466,7 @@ describe('staging on a real node, through the real engine', () => {
     const seed = BigInt(`0x${randomBytes(8).toString('hex')}`)
     log(`random guilds from seed ${seed}`)
     const ids = [...seededSnowflakes(2_000, seed)]
-    const routers = await pods('app.kubernetes.io/component=router')
+    const routers = await readyRouters()
     const misroutes: string[] = []
     const queue = ids.map((id, i) => [id, i] as const)
     await Promise.all(Array.from({ length: 16 }, async () => {
@@ -528,14 +534,28 @@ describe('staging on a real node, through the real engine', () => {
       const pod = await read('v1', 'Pod', 'gateway-1')
       return pod.metadata?.uid !== oldUid && pod.status?.containerStatuses?.[0]?.ready === true ? pod : undefined
     })
-    // Each router brings it back by its own health check; then its guilds are
-    // served by it, whichever router the Service picks.
-    for (const router of await pods('app.kubernetes.io/component=router')) {
-      await until(`${router.metadata?.name as string} to serve gateway-1's guilds again`, async () => {
-        const res = await request(`http://${router.status.podIP as string}:8080/guilds/${ofOne[0] as string}`, { dispatcher: agent })
-        await res.body.dump()
-        return res.statusCode === 200 && res.headers['x-gateway-pod'] === '1' ? true : undefined
-      }, 120_000)
+    // Each router brings it back by its own active health check, with no
+    // client traffic for it: the admin view reads `up` at every Ready router.
+    // (Without the checks, a router that ejected it stays ejected, then
+    // half-open, until a request comes, and a burst meets 503s meanwhile.)
+    // The routers are listed afresh on each try: the load may have made the
+    // HPA add one, which has no address until its sandbox exists.
+    const readyAt = performance.now()
+    const views = await until('every Ready router to see gateway-1 up again without traffic for it', async () => {
+      const views = await Promise.all((await readyRouters()).map(async router => {
+        const res = await request(`http://${router.status.podIP as string}:9090/route/${ofOne[0] as string}`, { dispatcher: agent })
+        return `${router.metadata?.name as string}: ${(await res.body.json() as { state: string }).state}`
+      }))
+      // Thrown, not returned: a timeout then says what each router saw last.
+      if (views.length < 2 || !views.every(v => v.endsWith(': up'))) throw new Error(`the Ready routers see ${views.join(', ')}`)
+      return views
+    }, 120_000)
+    log(`gateway-1 up again at every Ready router ${Math.round(performance.now() - readyAt)} ms after it was Ready, with no traffic for it: ${views.join(', ')}`)
+    // Then its guilds are served by it, whichever router the Service picks.
+    for (const router of await readyRouters()) {
+      const res = await request(`http://${router.status.podIP as string}:8080/guilds/${ofOne[0] as string}`, { dispatcher: agent })
+      await res.body.dump()
+      expect([router.metadata?.name, res.statusCode, res.headers['x-gateway-pod']]).toEqual([router.metadata?.name, 200, '1'])
     }
     for (const [i, id] of ofOne.slice(0, 40).entries()) {
       const got = await send(id, i)
@@ -572,7 +592,7 @@ describe('staging on a real node, through the real engine', () => {
     expect(scaled).toBeGreaterThan(2)
     expect(outcomes.filter(o => o.status !== 200 || o.pod !== String(STRATEGY.pick(o.guildId, 3)))
       .map(o => `${o.id} ${o.guildId}: ${String(o.status ?? o.error)} pod ${String(o.pod)} ${JSON.stringify(o.json)?.slice(0, 160)} after ${o.ms.toFixed(0)} ms`)).toEqual([])
-    for (const router of (await pods('app.kubernetes.io/component=router')).filter(p => p.status.containerStatuses?.[0]?.ready === true)) {
+    for (const router of await readyRouters()) {
       for (const id of guilds.slice(0, 100)) {
         const res = await request(`http://${router.status.podIP as string}:9090/route/${id}`, { dispatcher: agent })
         expect((await res.body.json() as { pod: number }).pod, router.metadata?.name).toBe(STRATEGY.pick(id, 3))
@@ -660,13 +680,15 @@ describe('staging on a real node, through the real engine', () => {
       const readyMs = performance.now() - t0
       // Each router brings the restarted pod back by its own health check.
       const probe = guilds.find(id => ownerOf(id) === restarted)!
-      for (const router of await pods('app.kubernetes.io/component=router')) {
-        await until(`${router.metadata?.name as string} to serve gateway-${restarted}'s guilds again`, async () => {
+      await until(`every Ready router to serve gateway-${restarted}'s guilds again`, async () => {
+        const routers = await readyRouters()
+        for (const router of routers) {
           const res = await request(`http://${router.status.podIP as string}:8080/guilds/${probe}`, { dispatcher: agent })
           await res.body.dump()
-          return res.statusCode === 200 && res.headers['x-gateway-pod'] === String(restarted) ? true : undefined
-        }, 120_000)
-      }
+          if (res.statusCode !== 200 || res.headers['x-gateway-pod'] !== String(restarted)) return undefined
+        }
+        return routers.length >= 2 ? true : undefined
+      }, 120_000)
       const outcomes = new Map<string, number>()
       const wrong: string[] = []
       const silentMs: number[] = []

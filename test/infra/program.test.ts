@@ -83,6 +83,15 @@ describe('wiring', () => {
     expect(template?.replace('{ordinal}', '2')).toBe((run.outputs.gatewayPodUrls as string[])[2])
   })
 
+  it('the routers health-check an ejected gateway at the path its readiness probe uses, on the port they dial', async () => {
+    const run = await runProgram(stackConfig('staging', { gatewayHealthPath: '/live' }))
+    const gateway = run.one(T.sts).inputs.spec.template.spec.containers[0]
+    expect(env(run, 'HEALTH_CHECK_PATH')).toBe('/live')
+    expect(gateway.readinessProbe.httpGet).toEqual({ path: '/live', port: 'http' })
+    const http = (gateway.ports as Array<{ name: string, containerPort: number }>).find(p => p.name === 'http')
+    expect(env(run, 'GATEWAY_URL_TEMPLATE')).toMatch(new RegExp(`:${String(http?.containerPort)}$`))
+  })
+
   it('every selector matches its pod template labels, and every Service selects pods that exist', async () => {
     const run = await runProgram(stackConfig())
     const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>

@@ -32,7 +32,7 @@ const topology = { configMap: 'gateway-topology', peersService: 'gateway-peers.n
 const sel = selectorLabels('x', 'y')
 
 const gatewaySpec = (over: Partial<GatewayPodArgs> = {}): Any => gatewayStatefulSetSpec('gateway-internal', sel, sel, { ...gatewayArgs, ...over }, topology)
-const routerSpec = (over: Partial<RouterPodArgs> = {}): Any => routerDeploymentSpec(sel, sel, { numPods: '3', urlTemplate: 'http://gateway-{ordinal}.gateway-internal.ns.svc.cluster.local:3000' }, { ...routerArgs, ...over })
+const routerSpec = (over: Partial<RouterPodArgs> = {}): Any => routerDeploymentSpec(sel, sel, { numPods: '3', urlTemplate: 'http://gateway-{ordinal}.gateway-internal.ns.svc.cluster.local:3000', healthPath: '/ready' }, { ...routerArgs, ...over })
 const barrierSpec = (over: Record<string, unknown> = {}): Any => handoffBarrierJobSpec(sel, { image: 'img:1', peersService: 'p', peerPort: 3001, topology: '{"strategy":"jump","count":3}', timeoutSeconds: 600, ...over })
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -51,7 +51,7 @@ describe('the router Deployment', () => {
 
   it('sets an environment the router parses back to the stack\'s values', () => {
     const config = parseConfig(plainEnv(c))
-    expect(config).toMatchObject({ numGatewayPods: 3, strategy: 'jump', unrouted: 'pod0', port: 8081, adminPort: 9091, requestDeadlineMs: 1234, drainDelayMs: 0, shutdownTimeoutMs: 10_000, logLevel: 'warn' })
+    expect(config).toMatchObject({ numGatewayPods: 3, strategy: 'jump', unrouted: 'pod0', port: 8081, adminPort: 9091, requestDeadlineMs: 1234, drainDelayMs: 0, shutdownTimeoutMs: 10_000, logLevel: 'warn', healthCheckPath: '/ready' })
     expect(config.gatewayUrls[2]).toBe('http://gateway-2.gateway-internal.ns.svc.cluster.local:3000')
   })
 
