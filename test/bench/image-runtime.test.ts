@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { routerRuntime } from '../../bench/image-runtime'
 import { routerNodeOptions } from '../../infra/memory'
+import { testScratchDir } from '../helpers/scratch-dir'
 
 const ROOT = join(__dirname, '..', '..')
 
@@ -18,7 +18,7 @@ describe('the benchmarks start the router as its pod does', () => {
   })
 
   it('reads only the final stage, and refuses a CMD that does not run the router under node', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'runtime-'))
+    const dir = testScratchDir('runtime-')
     writeFileSync(join(dir, 'Pulumi.yaml'), readFileSync(join(ROOT, 'Pulumi.yaml')))
     writeFileSync(join(dir, 'Dockerfile'), 'FROM a AS build\nENV BUILD_ONLY=1\nCMD ["node", "--x", "dist/service/main.js"]\n\nFROM b\nENV KEPT=1\nCMD ["node", "dist/service/main.js"]\n')
     expect(routerRuntime(dir)).toEqual({ flags: [], env: { KEPT: '1', NODE_OPTIONS: routerNodeOptions('192Mi') } })

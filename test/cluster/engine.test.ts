@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ClusterHistory, isComplete, isReady } from './cluster-history'
 import { startControlPlane, type ControlPlane } from './control-plane'
 import { buildToolchain, startEngine, type CliResult, type Engine } from './pulumi-engine'
+import { removeScratchDir, scratchDir } from '../helpers/scratch-dir'
 import { until as untilWithin } from '../helpers/until'
 
 /**
@@ -26,6 +26,7 @@ let plane: ControlPlane | undefined
 let api: KubernetesObjectApi
 let engine: Engine
 let history: ClusterHistory
+let scratch: string | undefined
 
 type Manifest = KubernetesObject & Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -35,7 +36,7 @@ beforeAll(async () => {
     external ? Promise.resolve('') : buildToolchain(join(ROOT, 'scripts', 'cluster', 'build-control-plane.sh')),
     buildToolchain(join(ROOT, 'scripts', 'cluster', 'build-pulumi.sh'))
   ])
-  const dir = mkdtempSync(join(tmpdir(), 'guild-engine-'))
+  const dir = scratch = scratchDir('guild-engine-')
   const kc = new KubeConfig()
   let kubeconfig = process.env.KUBECONFIG as string
   if (external) {
@@ -68,6 +69,7 @@ afterAll(async () => {
   // Against a real cluster, a failed run must not leave the stack's objects behind.
   if (external && engine !== undefined) await engine.pulumi(['destroy', '--yes', '--skip-preview'])
   await plane?.stop()
+  if (scratch !== undefined) removeScratchDir(scratch)
 }, 10 * 60 * 1000)
 
 const namespace = (): string => process.env.CLUSTER_TEST_NAMESPACE ?? NAMESPACE

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes, randomUUID, createHash } from 'node:crypto'
 import { Resolver } from 'node:dns/promises'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node'
 import { Agent, Pool, request } from 'undici'
@@ -12,6 +11,7 @@ import { strategy } from '../../service/routing/strategies'
 import { addedPlaces, listPlaces, type PlaceEntries } from '../helpers/host-state'
 import { allChains } from '../helpers/iptables'
 import { runLoad, type Outcome } from '../helpers/load'
+import { removeScratchDir, scratchDir } from '../helpers/scratch-dir'
 import { WriteLedger } from '../helpers/write-ledger'
 import type { Entry } from '../../service/gateway/guild-entries'
 import { podmanEnv } from '../image/podman'
@@ -47,6 +47,8 @@ let routerUrl: string
 let chainsBefore: ReturnType<typeof allChains>
 let placesBefore: PlaceEntries = {}
 let nodeDir = '/nonexistent'
+/** The node's, the engine's and the volumes' directory: about 650 MB, removed once the node is gone. */
+let scratch: string | undefined
 let prometheusBin: string
 /** One Prometheus per scrape convention: the annotation job, and PodMonitor-style jobs. */
 const prometheus: Prometheus[] = []
@@ -76,7 +78,7 @@ beforeAll(async () => {
   const etcd = ['/usr/bin/etcd', '/usr/local/bin/etcd'].find(p => existsSync(p))
   if (etcd === undefined) throw new Error('etcd not found: scripts/cluster/build-control-plane.sh installs Debian\'s etcd-server')
 
-  const dir = mkdtempSync(join(tmpdir(), 'guild-real-node-'))
+  const dir = scratch = scratchDir('guild-real-node-')
   const t0 = performance.now()
   nodeDir = join(dir, 'node')
   node = await startRealNode({ controlPlaneBin, nodeBin, etcd, dir: nodeDir })
@@ -122,6 +124,7 @@ afterAll(async () => {
   })
   expect(leftover).toEqual([])
   expect(addedPlaces(HOST_PLACES, placesBefore)).toEqual([])
+  if (scratch !== undefined) removeScratchDir(scratch)
 }, 10 * 60_000)
 
 async function ok (args: string[], timeoutMs?: number): Promise<CliResult> {
@@ -381,6 +384,14 @@ async function pods (selector: string): Promise<Manifest[]> {
   return (await api.list('v1', 'Pod', NAMESPACE, undefined, undefined, undefined, undefined, selector)).items as Manifest[]
 }
 
+/** How many requests a router has answered, from its admin port's `guild_router_requests_total`. */
+async function routerRequests (podIP: string): Promise<number> {
+  const res = await request(`http://${podIP}:9090/metrics`, { dispatcher: agent })
+  const text = await res.body.text()
+  return text.split('\n').filter(line => line.startsWith('guild_router_requests_total{'))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
+}
+
 /** The router pods that take traffic now: Ready, with an address, not terminating. */
 async function readyRouters (): Promise<Manifest[]> {
   return (await pods('app.kubernetes.io/component=router')).filter(p => p.metadata?.deletionTimestamp === undefined &&
@@ -569,13 +580,23 @@ describe('staging on a real node, through the real engine', () => {
     const guilds = [...seededSnowflakes(1_000, 17n)]
     let scaled: number | undefined
     const watch = (async () => {
-      // The event the load waits for: more than 2 routers Ready.
-      scaled = await until('the HPA to scale the routers above 2', async () => {
-        const ready = (await pods('app.kubernetes.io/component=router')).filter(p => p.status.containerStatuses?.[0]?.ready === true)
-        return ready.length > 2 ? ready.length : undefined
-      }, 8 * 60_000).catch(() => 0)
+      // The event the load waits for: more than 2 routers Ready, and more
+      // than 2 of them serving. Ready is not enough: kube-proxy sends a new
+      // router its first connections a moment later, and a router that never
+      // served has no request series for the dashboard to tell apart.
+      scaled = await until('the HPA to scale the routers above 2, and the Service to send traffic to more than 2', async () => {
+        const ready = await readyRouters()
+        const served = await Promise.all(ready.map(async p => await routerRequests(p.status.podIP as string)))
+        return ready.length > 2 && served.filter(n => n > 0).length > 2 ? ready.length : undefined
+      }, 8 * 60_000).catch((err: unknown) => { log(String(err)); return 0 })
     })()
-    const pool = new Pool(routerUrl, { connections: 16, headersTimeout: 15_000, bodyTimeout: 15_000 })
+    // The Service balances connections, not requests: a kept-alive
+    // connection stays on the router it reached. So each connection is
+    // closed by the client after 200 requests and made anew, as a load
+    // balancer that ages its connections does, and the new ones reach the
+    // new routers. (With 16 connections held for the whole load, no request
+    // reached the routers the HPA added, and the wait above timed out.)
+    const pool = new Pool(routerUrl, { connections: 16, headersTimeout: 15_000, bodyTimeout: 15_000, maxRequestsPerClient: 200 })
     const outcomes = await runLoad(pool, {
       workers: 16,
       requests: 400_000,

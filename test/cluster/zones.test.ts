@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node'
 import { Agent, request } from 'undici'
@@ -8,6 +7,7 @@ import { seededSnowflakes } from '../../service/routing/snowflakes'
 import { strategy } from '../../service/routing/strategies'
 import { startControlPlane, type ControlPlane } from './control-plane'
 import { buildToolchain, startEngine, type CliResult, type Engine } from './pulumi-engine'
+import { removeScratchDir, scratchDir } from '../helpers/scratch-dir'
 import { until as untilWithin } from '../helpers/until'
 
 /**
@@ -34,6 +34,7 @@ type Manifest = KubernetesObject & Record<string, any> // eslint-disable-line @t
 let plane: ControlPlane | undefined
 let api: KubernetesObjectApi
 let engine: Engine
+let scratch: string | undefined
 const insecure = new Agent({ connect: { rejectUnauthorized: false } })
 const log = (line: string): void => { process.stderr.write(`[zones] ${line}\n`) }
 const until = async <T>(what: string, probe: () => Promise<T | undefined>, ms = 120_000): Promise<T> => await untilWithin(what, probe, ms)
@@ -45,7 +46,7 @@ beforeAll(async () => {
   ])
   const etcd = ['/usr/bin/etcd', '/usr/local/bin/etcd'].find(p => existsSync(p))
   if (etcd === undefined) throw new Error('etcd not found: scripts/cluster/build-control-plane.sh installs Debian\'s etcd-server')
-  const dir = mkdtempSync(join(tmpdir(), 'guild-zones-'))
+  const dir = scratch = scratchDir('guild-zones-')
   plane = await startControlPlane(bin, etcd, join(dir, 'control-plane'))
   const kc = new KubeConfig()
   kc.loadFromFile(plane.kubeconfig)
@@ -87,6 +88,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await insecure.close()
   await plane?.stop()
+  if (scratch !== undefined) removeScratchDir(scratch)
 }, 10 * 60_000)
 
 async function ok (args: string[]): Promise<CliResult> {

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SERVICE_DIR } from '../../dev/processes'
 import { Supervisor, terminate } from './supervisor'
+import { testScratchDir } from './scratch-dir'
 
 describe('Supervisor', () => {
   it('logs each process to its file and stops them newest first', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'supervisor-'))
+    const dir = testScratchDir('supervisor-')
     const processes = new Supervisor(dir)
     const stopped: string[] = []
     for (const name of ['first', 'second']) {
@@ -24,7 +24,7 @@ describe('Supervisor', () => {
   })
 
   it('kills what ignores SIGTERM once the grace time is over', async () => {
-    const processes = new Supervisor(mkdtempSync(join(tmpdir(), 'supervisor-')))
+    const processes = new Supervisor(testScratchDir('supervisor-'))
     const stubborn = processes.start('stubborn', process.execPath, ['-e', "process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)"])
     await new Promise(resolve => stubborn.stdout?.once('data', resolve))
     await terminate(stubborn, 200)

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { blackholePort, connectOutcome } from '../helpers/blackhole'
 import { guildOwnedBy } from '../helpers/guilds'
+import { removeScratchDir, scratchDir } from '../helpers/scratch-dir'
 import { Cleanup, startGateways, startRouterProcess, type RouterProcess } from '../helpers/topology'
 
 /**
@@ -22,12 +22,14 @@ const cleanup = new Cleanup()
 let router: RouterProcess
 let silentPort: number
 let logs: string[]
+let dir: string | undefined
 const guild = [0, 1, 2].map(pod => guildOwnedBy(pod, 3))
 
 beforeAll(async () => {
   silentPort = await blackholePort(cleanup)
-  const dir = mkdtempSync(join(tmpdir(), 'blackhole-'))
-  logs = [0, 1, 2].map(n => join(dir, `gateway-${n}.log`))
+  const scratch = scratchDir('blackhole-')
+  dir = scratch
+  logs = [0, 1, 2].map(n => join(scratch, `gateway-${n}.log`))
   const gateways = await startGateways(cleanup, 3, 'md5-mod', n => ({ REQUEST_LOG: logs[n] as string }))
   const urls = [gateways.urls[0], `http://127.0.0.1:${silentPort}`, gateways.urls[2]]
   router = await startRouterProcess(cleanup, {
@@ -41,7 +43,10 @@ beforeAll(async () => {
     EJECT_MAX_MS: '60000'
   })
 })
-afterAll(() => cleanup.run())
+afterAll(async () => {
+  await cleanup.run()
+  if (dir !== undefined) removeScratchDir(dir)
+})
 
 interface Outcome { readonly status: number, readonly ms: number, readonly error?: string, readonly message?: string, readonly pod?: string }
 

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { jump, md5Mod } from '../../service/routing/strategies'
 import { PLAN_SAMPLE_SIZE } from '../../service/routing/rescale-plan'
 import { seededSnowflakes } from '../../service/routing/snowflakes'
+import { testScratchDir } from '../helpers/scratch-dir'
 
 const run = promisify(execFile)
 const BIN = join(__dirname, '..', '..', 'bin', 'guild-router.js')
@@ -66,7 +66,7 @@ describe('guild-router plan', () => {
 
   it('counts a file of ids exactly and lists the ones that move', async () => {
     const ids = [...seededSnowflakes(500, 3n)]
-    const dir = mkdtempSync(join(tmpdir(), 'plan-'))
+    const dir = testScratchDir('plan-')
     const file = join(dir, 'guilds.txt')
     writeFileSync(file, `# guilds on staging\n${ids.join('\n')}\n`)
     const { stdout } = await cli(['plan', '--from', '3', '--to', '4', '--ids', file])
@@ -76,7 +76,7 @@ describe('guild-router plan', () => {
   })
 
   it('names the line of a bad id in the file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'plan-'))
+    const dir = testScratchDir('plan-')
     const file = join(dir, 'guilds.txt')
     writeFileSync(file, '1\n2\nnope\n')
     const { code, stderr } = await cli(['plan', '--from', '1', '--to', '2', file])
@@ -88,7 +88,7 @@ describe('guild-router plan', () => {
     [['--ids'], 'no such file'],
     [[], 'no such file']
   ])('a missing file %j: one line naming it, exit 1, no stack trace', async (flags, why) => {
-    const file = join(mkdtempSync(join(tmpdir(), 'plan-')), 'missing-file')
+    const file = join(testScratchDir('plan-'), 'missing-file')
     const { code, stdout, stderr } = await cli(['plan', '--from', '3', '--to', '4', ...flags, file])
     expect(code).toBe(1)
     expect(stdout).toBe('')
@@ -96,7 +96,7 @@ describe('guild-router plan', () => {
   })
 
   it('a directory instead of a file: one line, exit 1', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'plan-'))
+    const dir = testScratchDir('plan-')
     const { code, stderr } = await cli(['plan', '--from', '3', '--to', '4', dir])
     expect(code).toBe(1)
     expect(stderr).toBe(`guild-router: cannot read guild ids from ${JSON.stringify(dir)}: it is a directory\n`)

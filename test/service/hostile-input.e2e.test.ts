@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { md5Mod } from '../../service/routing/strategies'
 import { guildOwnedBy } from '../helpers/guilds'
 import { rawRequest, type RawResponse } from '../helpers/raw-http'
+import { removeScratchDir, scratchDir } from '../helpers/scratch-dir'
 import { Cleanup, startGateways, startRouterProcess, type RouterProcess } from '../helpers/topology'
 
 /**
@@ -18,16 +18,21 @@ import { Cleanup, startGateways, startRouterProcess, type RouterProcess } from '
 const cleanup = new Cleanup()
 let router: RouterProcess
 let logs: string[]
+let dir: string | undefined
 const A = guildOwnedBy(0, 3)
 const B = guildOwnedBy(1, 3)
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hostile-'))
-  logs = [0, 1, 2].map(n => join(dir, `gateway-${n}.log`))
+  const scratch = scratchDir('hostile-')
+  dir = scratch
+  logs = [0, 1, 2].map(n => join(scratch, `gateway-${n}.log`))
   const gateways = await startGateways(cleanup, 3, 'md5-mod', n => ({ REQUEST_LOG: logs[n] as string }))
   router = await startRouterProcess(cleanup, { NUM_GATEWAY_PODS: '3', GATEWAY_URLS: gateways.urls.join(',') })
 })
-afterAll(() => cleanup.run())
+afterAll(async () => {
+  await cleanup.run()
+  if (dir !== undefined) removeScratchDir(dir)
+})
 
 let counter = 0
 /** One request on its own connection, with a fresh request id to look for in the gateways' logs. */

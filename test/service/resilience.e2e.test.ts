@@ -1,7 +1,6 @@
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client, Pool, request } from 'undici'
@@ -10,6 +9,7 @@ import { jump, md5Mod } from '../../service/routing/strategies'
 import { guildOwnedBy } from '../helpers/guilds'
 import { runLoad, type Outcome } from '../helpers/load'
 import { Cleanup, scriptedGateway, startGateway, startGateways, startRouterProcess } from '../helpers/topology'
+import { testScratchDir } from '../helpers/scratch-dir'
 
 /**
  * The fault tests: real gateway and router processes on 127.0.0.1. Each run
@@ -42,7 +42,7 @@ function deliveries (logs: string[]): Map<string, number> {
 
 describe('1. a gateway killed under mixed GET/POST load', () => {
   it('never delivers a POST twice; every client gets JSON or a clean connection error', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kill-'))
+    const dir = testScratchDir('kill-')
     const logs = [0, 1, 2].map(n => join(dir, `gateway-${n}.log`))
     const gateways = await startGateways(cleanup, 3, 'md5-mod', n => ({ REQUEST_LOG: logs[n] as string }))
     const router = await startRouterProcess(cleanup, {

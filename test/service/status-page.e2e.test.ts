@@ -1,6 +1,5 @@
 /// <reference lib="dom" />
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,6 +9,7 @@ import { gatewayMetrics } from '../../service/gateway/gateway-metrics'
 import { md5Mod } from '../../service/routing/strategies'
 import { guildOwnedBy } from '../helpers/guilds'
 import { Cleanup, startGateways, startRouterProcess, type Gateways, type RouterProcess } from '../helpers/topology'
+import { testScratchDir } from '../helpers/scratch-dir'
 
 /**
  * The status page in a real headless browser: Chromium from Debian's
@@ -74,7 +74,7 @@ describe('the status page', () => {
 
     const shot = process.env.UPDATE_SCREENSHOTS === '1'
       ? join(__dirname, '..', '..', 'docs', 'status-page.png')
-      : join(mkdtempSync(join(tmpdir(), 'status-')), 'status-page.png')
+      : join(testScratchDir('status-'), 'status-page.png')
     await page.screenshot({ path: shot, fullPage: true })
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG')
     expect(problems).toEqual([])
