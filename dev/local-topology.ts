@@ -34,6 +34,10 @@ function track (proc: NodeProcess): NodeProcess {
   return proc
 }
 
+/** The data directory this run made (none when LOCAL_DATA_DIR names one): removed however the run ends. */
+let madeDir: string | undefined
+const removeMadeDir = (): void => { if (madeDir !== undefined) rmSync(madeDir, { recursive: true, force: true }) }
+
 async function main (): Promise<void> {
   let count = Number(process.env.NUM_GATEWAY_PODS ?? '3')
   const strategyName = process.env.ROUTING_STRATEGY ?? 'md5-mod'
@@ -41,12 +45,12 @@ async function main (): Promise<void> {
   // Validate up front with placeholder URLs so a typo fails before anything starts.
   const planned = parseConfig({ ...process.env, NUM_GATEWAY_PODS: String(count), ROUTING_STRATEGY: strategyName, GATEWAY_URLS: '' })
   count = planned.numGatewayPods
-  const dir = process.env.LOCAL_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'guild-router-local-'))
+  const dir = process.env.LOCAL_DATA_DIR ?? (madeDir = mkdtempSync(join(tmpdir(), 'guild-router-local-')))
   const peersFile = join(dir, 'peers')
 
   const cleanUp = async (): Promise<void> => {
     await stopAll()
-    if (process.env.LOCAL_DATA_DIR === undefined) rmSync(dir, { recursive: true, force: true })
+    removeMadeDir()
   }
   process.once('SIGINT', () => { void cleanUp().then(() => process.exit(0)) })
   process.once('SIGTERM', () => { void cleanUp().then(() => process.exit(0)) })
@@ -181,5 +185,6 @@ main().catch(async err => {
   process.stderr.write(`local topology: ${err instanceof ConfigError ? `invalid configuration: ${err.message}` : String(err instanceof Error ? err.message : err)}\n`)
   // A router that could not bind, a gateway that died: never leave the rest running.
   await stopAll()
+  removeMadeDir()
   process.exit(1)
 })

@@ -10,6 +10,7 @@ import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SERVICE_DIR } from '../../dev/processes'
 import { seededSnowflakes } from '../../service/routing/snowflakes'
+import { testScratchDir } from '../helpers/scratch-dir'
 
 /**
  * `npm start`'s topology as a real process tree. Its children inherit its
@@ -39,8 +40,10 @@ describe('npm start when the router port is taken (issue 13)', () => {
     const taken = (blocker.address() as AddressInfo).port
 
     const marker = `GUILD_ROUTER_TOPOLOGY_TEST=${randomUUID()}`
+    // Its own temp dir, to see that the data directory it made is gone too.
+    const tmp = testScratchDir('local-topology-')
     const child = spawn(process.execPath, [join(SERVICE_DIR, '..', 'dev', 'local-topology.js')], {
-      env: { ...process.env, HOST: '127.0.0.1', PORT: String(taken), ADMIN_PORT: '0', LOG_LEVEL: 'warn', [marker.split('=')[0] as string]: marker.split('=')[1] },
+      env: { ...process.env, TMPDIR: tmp, HOST: '127.0.0.1', PORT: String(taken), ADMIN_PORT: '0', LOG_LEVEL: 'warn', [marker.split('=')[0] as string]: marker.split('=')[1] },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let stderr = ''
@@ -52,14 +55,16 @@ describe('npm start when the router port is taken (issue 13)', () => {
     expect(stderr).toMatch(/^local topology: main\.js exited with 1 before listening: .*EADDRINUSE/m)
     // Every gateway was stopped before the topology exited: none is left.
     expect(processesWith(marker)).toEqual([])
+    expect(readdirSync(tmp)).toEqual([])
   })
 })
 
 describe('npm start rescaled while it runs', () => {
   it('typing a count moves every guild with its entries, up and down, and Ctrl-C leaves nothing running', async () => {
     const marker = `GUILD_ROUTER_TOPOLOGY_TEST=${randomUUID()}`
+    const tmp = testScratchDir('local-topology-')
     const child = spawn(process.execPath, [join(SERVICE_DIR, '..', 'dev', 'local-topology.js')], {
-      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', LOG_LEVEL: 'warn', [marker.split('=')[0] as string]: marker.split('=')[1] },
+      env: { ...process.env, TMPDIR: tmp, HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', LOG_LEVEL: 'warn', [marker.split('=')[0] as string]: marker.split('=')[1] },
       stdio: ['pipe', 'pipe', 'inherit']
     })
     const lines: string[] = []
@@ -101,5 +106,6 @@ describe('npm start rescaled while it runs', () => {
       await once(child, 'exit')
     }
     expect(processesWith(marker)).toEqual([])
+    expect(readdirSync(tmp)).toEqual([])
   }, 120_000)
 })
