@@ -34,6 +34,8 @@ export interface RouterConfig {
   readonly clientHeadersTimeoutMs: number
   readonly clientRequestTimeoutMs: number
   readonly clientKeepAliveTimeoutMs: number
+  /** Requests one client connection may carry before the router closes it (0: no limit). */
+  readonly clientMaxRequestsPerConnection: number
   /** After an answer sent before the body was read: how long, and how much, to read and drop before closing. */
   readonly clientLingerMs: number
   readonly clientLingerBytes: number
@@ -97,6 +99,9 @@ export function parseConfig (env: Env): RouterConfig {
     clientHeadersTimeoutMs: integer(env, 'CLIENT_HEADERS_TIMEOUT_MS', { min: 1, fallback: 10_000 }),
     clientRequestTimeoutMs: integer(env, 'CLIENT_REQUEST_TIMEOUT_MS', { min: 1, fallback: 30_000 }),
     clientKeepAliveTimeoutMs: integer(env, 'CLIENT_KEEPALIVE_TIMEOUT_MS', { min: 1, fallback: 5_000 }),
+    // nginx's keepalive_requests default: busy connections are renewed now
+    // and then, so a Service spreads them over routers the HPA added.
+    clientMaxRequestsPerConnection: integer(env, 'CLIENT_MAX_REQUESTS_PER_CONNECTION', { min: 0, fallback: 1_000 }),
     // nginx lingers up to 30 s; a client that sends more than 16 MiB past a
     // 1 MiB limit before it reads is not worth holding a socket for.
     clientLingerMs: integer(env, 'CLIENT_LINGER_MS', { min: 0, fallback: 5_000 }),

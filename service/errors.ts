@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'bad_gateway'
   | 'gateway_unavailable'
   | 'gateway_timeout'
+  | 'connection_closing'
   | 'not_found'
   | 'internal_error'
   | 'invalid_request'

@@ -33,6 +33,7 @@ const FIELDS: Record<string, keyof RouterConfig> = {
   CLIENT_HEADERS_TIMEOUT_MS: 'clientHeadersTimeoutMs',
   CLIENT_REQUEST_TIMEOUT_MS: 'clientRequestTimeoutMs',
   CLIENT_KEEPALIVE_TIMEOUT_MS: 'clientKeepAliveTimeoutMs',
+  CLIENT_MAX_REQUESTS_PER_CONNECTION: 'clientMaxRequestsPerConnection',
   CLIENT_LINGER_MS: 'clientLingerMs',
   CLIENT_LINGER_BYTES: 'clientLingerBytes',
   TRUST_PROXY_HEADERS: 'trustProxyHeaders',
